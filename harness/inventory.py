@@ -1,0 +1,132 @@
+"""Inventory: boards/*.toml to Board specs (what a board is, not how to talk to it).
+
+One TOML file per rack or bench::
+
+    [[board]]
+    id = "esp32-a"
+    chip = "esp32"
+    port = "/dev/serial/by-id/usb-Silicon_Labs_CP2102_0001-if00-port0"   # or rfc2217://rack3:4001
+    baud = 115200
+    reset = "classic"          # classic | usb-jtag | none
+    network = "wifi"           # wifi | host | none
+    tags = ["esp32-lwip"]
+
+A board with ``virtual = true`` and no port is started by the harness on this machine
+(``harness.virtual``) and gets its ``rfc2217://127.0.0.1:PORT`` URL then.
+
+Every error is one line naming the file (and board) and the fix.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import HilError
+
+CHIPS = ("esp32", "esp8266", "esp32s2", "esp32s3", "esp32c3", "esp32c6")
+RESETS = ("classic", "usb-jtag", "none")
+NETWORKS = ("wifi", "host", "none")
+DEFAULT_INVENTORY = Path(__file__).resolve().parent.parent / "boards" / "virtual.toml"
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    """One board as the inventory describes it."""
+
+    id: str
+    chip: str
+    port: str = ""
+    baud: int = 115200
+    flash_baud: int = 460800
+    reset: str = "classic"
+    network: str = "none"
+    tags: tuple[str, ...] = ()
+    virtual: bool = False
+
+    @property
+    def url(self) -> str:
+        """The pyserial URL (a by-id path is a URL too)."""
+        return self.port
+
+
+@dataclass
+class Inventory:
+    """The boards of one rack or bench, in file order."""
+
+    source: str
+    boards: list[BoardSpec] = field(default_factory=list)
+
+    def get(self, board_id: str) -> BoardSpec:
+        for spec in self.boards:
+            if spec.id == board_id:
+                return spec
+        known = ", ".join(b.id for b in self.boards) or "none"
+        raise HilError(f"unknown board {board_id!r} in {self.source}", hint=f"known boards: {known}")
+
+
+_KEYS = {f for f in BoardSpec.__dataclass_fields__}
+
+
+def load(path: Path | str) -> Inventory:
+    """Read one inventory file."""
+    path = Path(path)
+    if not path.is_file():
+        raise HilError(f"inventory {path} not found", hint="pass --hil-boards FILE with an existing boards/*.toml")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise HilError(f"inventory {path}: bad TOML: {exc}", hint="fix the syntax at that line") from None
+    return parse(data, source=str(path))
+
+
+def parse(data: dict, *, source: str) -> Inventory:
+    """Validate a decoded inventory; the first problem is the error."""
+    top_unknown = set(data) - {"board"}
+    if top_unknown:
+        raise HilError(f"inventory {source}: unknown top-level key(s) {sorted(top_unknown)}",
+                       hint="only [[board]] tables are allowed")
+    entries = data.get("board", [])
+    if not isinstance(entries, list):
+        raise HilError(f"inventory {source}: 'board' must be an array of tables", hint="write [[board]]")
+    inventory = Inventory(source=source)
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        spec = _board(entry, index=index, source=source)
+        if spec.id in seen:
+            raise HilError(f"inventory {source}: duplicate board id {spec.id!r}", hint="give each board its own id")
+        seen.add(spec.id)
+        inventory.boards.append(spec)
+    return inventory
+
+
+def _board(entry: dict, *, index: int, source: str) -> BoardSpec:
+    name = entry.get("id") if isinstance(entry.get("id"), str) else f"#{index + 1}"
+    where = f"inventory {source}, board {name!r}"
+    unknown = set(entry) - _KEYS
+    if unknown:
+        raise HilError(f"{where}: unknown key(s) {sorted(unknown)}", hint=f"allowed: {', '.join(sorted(_KEYS))}")
+    if "id" not in entry or not isinstance(entry["id"], str) or not entry["id"]:
+        raise HilError(f"{where}: missing 'id'", hint='add id = "some-name"')
+    if not entry.get("port") and not entry.get("virtual"):
+        raise HilError(f"{where}: missing 'port'",
+                       hint="add port = a /dev/serial/by-id/... path or an rfc2217://host:port URL")
+    chip = entry.get("chip")
+    if chip not in CHIPS:
+        raise HilError(f"{where}: chip {chip!r} is not one of {', '.join(CHIPS)}", hint="set chip to the board's chip")
+    for key, allowed in (("reset", RESETS), ("network", NETWORKS)):
+        if key in entry and entry[key] not in allowed:
+            raise HilError(f"{where}: {key} {entry[key]!r} is not one of {', '.join(allowed)}", hint=f"fix {key}")
+    for key in ("baud", "flash_baud"):
+        if key in entry and (not isinstance(entry[key], int) or entry[key] <= 0):
+            raise HilError(f"{where}: {key} must be a positive integer", hint=f"e.g. {key} = 115200")
+    tags = entry.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise HilError(f"{where}: tags must be a list of strings", hint='e.g. tags = ["esp8266-lwip"]')
+    return BoardSpec(**{**entry, "tags": tuple(tags)})
+
+
+def bench(port: str, chip: str) -> Inventory:
+    """An inventory of one board given on the command line (--hil-port/--hil-chip)."""
+    return parse({"board": [{"id": "bench", "port": port, "chip": chip}]}, source="--hil-port")

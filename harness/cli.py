@@ -1,0 +1,34 @@
+"""The `hil` command: one subcommand per concern, each module registers its own."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from harness.errors import HilError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from harness import boards_cli, virtual_cli
+
+    parser = argparse.ArgumentParser(prog="hil", description="esp-hil: MicroPython boards in the loop")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in (virtual_cli, boards_cli):
+        module.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except HilError as exc:
+        print(f"hil: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

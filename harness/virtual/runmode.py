@@ -1,0 +1,128 @@
+"""Run mode: MicroPython up and answering, with a board's soft reset.
+
+The unix port exits where a board soft-resets (Ctrl-D on an empty line, Ctrl-D
+with an empty raw-REPL buffer, `sys.exit()`); this class restarts it, prints
+`MPY: soft reboot` as a board does, and brings it back into the raw REPL when it
+was there, so a serial client sees a board's soft reset. Input that arrives
+while the interpreter restarts is held and delivered once it is up, as a UART
+FIFO would.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Callable
+
+from harness.virtual.interpreter import Interpreter
+
+SOFT_REBOOT = b"MPY: soft reboot\r\n"
+RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
+FRIENDLY_BANNER = b'Type "help()" for more information.'
+FRIENDLY_PROMPT = b">>> "
+
+
+class RunMode:
+    """Owns the interpreter process of one board; output goes to `emit`."""
+
+    def __init__(self, binary: str, cwd: Path, emit: Callable[[bytes], None],
+                 on_crash: Callable[[int], None]):
+        self._binary = binary
+        self._cwd = cwd
+        self._emit = emit
+        self._on_crash = on_crash
+        self._lock = threading.RLock()
+        self._interp: Interpreter | None = None
+        self._raw = False
+        self._tail = b""
+        self._held: list[bytes] = []
+        self._boot_stage: str | None = None
+        self._boot_buffer = b""
+
+    @property
+    def running(self) -> bool:
+        return self._interp is not None
+
+    @property
+    def pid(self) -> int | None:
+        return self._interp.pid if self._interp else None
+
+    def start(self, *, raw: bool = False) -> None:
+        """Start a fresh interpreter; with `raw`, re-enter the raw REPL silently."""
+        with self._lock:
+            self._raw = raw
+            self._boot_stage = "banner" if raw else None
+            self._boot_buffer = b""
+            self._tail = b""
+            self._interp = Interpreter(self._binary, self._cwd, self._output, self._exited)
+            if not raw:
+                held, self._held = self._held, []
+                for chunk in held:
+                    self._interp.write(chunk)
+
+    def stop(self) -> None:
+        with self._lock:
+            interp, self._interp = self._interp, None
+            self._held = []
+        if interp is not None:
+            interp.stop()
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            if self._interp is None or self._boot_stage:
+                self._held.append(data)
+                return
+            self._interp.write(data)
+
+    def signal(self, signum: int) -> None:
+        with self._lock:
+            if self._interp is not None:
+                self._interp.signal(signum)
+
+    def _output(self, data: bytes) -> None:
+        with self._lock:
+            if self._boot_stage:
+                data = self._finish_raw_boot(data)
+                if not data:
+                    return
+            self._track_mode(data)
+        self._emit(data)
+
+    def _finish_raw_boot(self, data: bytes) -> bytes:
+        """Swallow the new interpreter's friendly banner, enter raw mode, then pass on."""
+        self._boot_buffer += data
+        if self._boot_stage == "banner":
+            if FRIENDLY_PROMPT not in self._boot_buffer:
+                return b""
+            self._boot_stage, self._boot_buffer = "raw", b""
+            self._interp.write(b"\x01")
+            return b""
+        if RAW_BANNER not in self._boot_buffer:
+            return b""
+        rest = self._boot_buffer[self._boot_buffer.index(RAW_BANNER):]
+        self._boot_stage, self._boot_buffer = None, b""
+        held, self._held = self._held, []
+        for chunk in held:
+            self._interp.write(chunk)
+        return rest
+
+    def _track_mode(self, data: bytes) -> None:
+        window = self._tail + data
+        raw_at = window.rfind(RAW_BANNER)
+        friendly_at = window.rfind(FRIENDLY_BANNER)
+        if raw_at != friendly_at:
+            self._raw = raw_at > friendly_at
+        self._tail = window[-64:]
+
+    def _exited(self, code: int) -> None:
+        with self._lock:
+            if self._interp is None:
+                return
+            self._interp = None
+            raw = self._raw
+        if code < 0 and code != -signal.SIGTERM:
+            self._on_crash(code)
+            return
+        self._emit(SOFT_REBOOT)
+        self.start(raw=raw)

@@ -1,0 +1,46 @@
+"""`hil virtual`: serve virtual boards until SIGINT/SIGTERM, like a rack host."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+
+from harness import inventory
+from harness.virtual.rack import VirtualRack, specs_for, to_toml
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("virtual", help="serve virtual boards on rfc2217://127.0.0.1:PORT")
+    p.add_argument("--chip", choices=("esp32", "esp8266"), default="esp32")
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--inventory", type=Path, help="start the virtual boards of this inventory instead")
+    p.add_argument("--inventory-out", type=Path, help="write a boards TOML for the served boards")
+    p.add_argument("--workdir", type=Path, help="keep board state (flash, filesystem) here instead of a temp folder")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.inventory:
+        specs = [b for b in inventory.load(args.inventory).boards if b.virtual]
+    else:
+        specs = specs_for(args.chip, args.count)
+    rack = VirtualRack(specs, workdir=args.workdir)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        live = rack.start()
+        if args.inventory_out:
+            tmp = args.inventory_out.with_suffix(".tmp")
+            tmp.write_text(to_toml(live))
+            tmp.replace(args.inventory_out)  # appears whole: readers may poll for it
+        for board in live.boards:
+            print(f"{board.id} {board.url}", flush=True)
+        stop.wait()
+    finally:
+        rack.close()
+        if args.inventory_out:
+            args.inventory_out.unlink(missing_ok=True)
+    return 0

@@ -1,0 +1,246 @@
+"""A session on one board: exec, background jobs, files, resets, capabilities, transcript.
+
+Everything here goes through an mpremote transport (serial, or WebREPL), so a USB
+board, a rack board over RFC 2217 and a virtual board share this code path.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from mpremote.transport import Transport, TransportError
+
+from harness.capabilities import PROBE, Capabilities
+from harness.errors import BoardTimeout, HilError
+from harness.inventory import BoardSpec
+from harness.transcript import Transcript
+from harness.transport.serial import open_serial
+
+EOT = b"\x04"
+
+
+class DeviceError(Exception):
+    """Code on the board raised; carries the board's own traceback."""
+
+    def __init__(self, board_id: str, output: str, traceback: str):
+        self.board_id = board_id
+        self.output = output
+        self.traceback = traceback
+        last = traceback.strip().splitlines()[-1] if traceback.strip() else "error"
+        super().__init__(f"board {board_id!r}: device raised {last}\n{traceback}")
+
+    @property
+    def exception_line(self) -> str:
+        return self.traceback.strip().splitlines()[-1] if self.traceback.strip() else ""
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+class Board:
+    """One open board. `exec`/`eval` run code in the raw REPL with an overall timeout."""
+
+    def __init__(self, spec: BoardSpec, transport: Transport, transcript: Transcript):
+        self.spec = spec
+        self.transport = transport
+        self.transcript = transcript
+        self.ip: str | None = None       # where host peers reach the board (harness.network)
+        self.host_ip: str | None = None  # where the board reaches this host
+        self._job: Job | None = None
+
+    @classmethod
+    def open(cls, spec: BoardSpec) -> "Board":
+        transcript = Transcript(spec.id)
+        transcript.note(f"open {spec.url}")
+        transport = open_serial(spec.url, spec.baud, transcript, spec.id)
+        board = cls(spec, transport, transcript)
+        board._enter_raw(soft_reset=False)
+        return board
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def close(self) -> None:
+        try:
+            self.transport.close()
+        except (OSError, TransportError):
+            pass
+
+    # --- running code -------------------------------------------------------------
+
+    def exec(self, code: str, timeout: float = 10.0) -> str:
+        """Run `code`, return what it printed; raise DeviceError if it raised."""
+        return self.start(code).result(timeout)
+
+    def eval(self, expression: str, timeout: float = 10.0) -> Any:
+        """Evaluate `expression` on the board and return it as a Python value (via repr)."""
+        out = self.exec(f"print(repr({expression}))", timeout)
+        return ast.literal_eval(out.strip())
+
+    def start(self, code: str) -> "Job":
+        """Start `code` and return at once; the job reads its output (lockstep with host peers)."""
+        if self._job is not None and not self._job.done:
+            raise HilError("a background job is still running; call its result() first", board=self.id)
+        try:
+            self.transport.exec_raw_no_follow(code)
+        except TransportError as exc:
+            raise self._timeout(f"the raw REPL did not accept code ({exc})") from None
+        self._job = Job(self)
+        return self._job
+
+    # --- files ----------------------------------------------------------------------
+
+    def put(self, local: Path | str, remote: str) -> None:
+        self.transcript.note(f"put {local} -> :{remote}")
+        self.transport.fs_writefile(remote, Path(local).read_bytes())
+
+    def get(self, remote: str, local: Path | str) -> None:
+        self.transcript.note(f"get :{remote} -> {local}")
+        Path(local).write_bytes(self.transport.fs_readfile(remote))
+
+    def write_file(self, remote: str, data: bytes) -> None:
+        self.transport.fs_writefile(remote, data)
+
+    def read_file(self, remote: str) -> bytes:
+        return self.transport.fs_readfile(remote)
+
+    # --- resets ---------------------------------------------------------------------
+
+    def soft_reset(self) -> None:
+        """Ctrl-D at the raw REPL: the interpreter restarts, the board stays in raw mode."""
+        self.transcript.note("soft reset")
+        self._job = None
+        self._enter_raw(soft_reset=True)
+
+    def hard_reset(self, timeout: float = 10.0) -> str:
+        """Pulse EN by the board's reset method, wait for the REPL; return the boot log."""
+        from harness.reset import hard_reset
+
+        self.transcript.note(f"hard reset ({self.spec.reset})")
+        self._job = None
+        self.__dict__.pop("capabilities", None)
+        mark = self.transcript.mark()
+        hard_reset(self.transport.serial, self.spec.reset, self.id)
+        boot = self.transport.read_until(1, b">>> ", timeout=timeout, timeout_overall=timeout)
+        if not boot.endswith(b">>> "):
+            raise self._timeout("no REPL prompt after hard reset (no firmware, or the board is wedged)", since=mark)
+        self.transport.in_raw_repl = False
+        self._enter_raw(soft_reset=False)
+        return _text(boot)
+
+    def _enter_raw(self, soft_reset: bool) -> None:
+        try:
+            self.transport.enter_raw_repl(soft_reset=soft_reset)
+        except TransportError:
+            raise self._timeout("no raw REPL (is MicroPython running? is another program on the port?)") from None
+
+    # --- what the board is ------------------------------------------------------------
+
+    @cached_property
+    def capabilities(self) -> Capabilities:
+        return Capabilities.from_probe(ast.literal_eval(self.exec(PROBE).strip()))
+
+    def errno(self, name: str) -> int:
+        """The board's own errno number for `name` (ESP8266 and ESP32 differ)."""
+        return self.capabilities.errno[name]
+
+    def _timeout(self, what: str, since: int = 0) -> BoardTimeout:
+        self.transcript.note(f"timeout: {what}")
+        return BoardTimeout(what, board=self.id, tail=self.transcript.tail())
+
+
+class Job:
+    """Device code started with `Board.start`: wait for markers, then its result."""
+
+    def __init__(self, board: Board):
+        self._board = board
+        self._out = bytearray()
+        self._err = bytearray()
+        self._stage = 0  # 0: reading stdout, 1: reading stderr, 2: done
+        self.done = False
+
+    @property
+    def output(self) -> str:
+        return _text(bytes(self._out))
+
+    def send(self, data: bytes) -> None:
+        """Bytes to the running code's stdin (`sys.stdin.read()` on the board): a lockstep signal."""
+        self._board.transport.serial.write(data)
+
+    def read_for(self, seconds: float) -> str:
+        """Read whatever the code prints for `seconds`, without interrupting it."""
+        deadline = time.monotonic() + seconds
+        while self._stage == 0 and self._read(deadline):
+            pass
+        return self.output
+
+    def wait_for(self, marker: str, timeout: float = 10.0) -> str:
+        """Read until the device prints `marker`; return its output so far."""
+        wanted = marker.encode()
+        deadline = time.monotonic() + timeout
+        while wanted not in self._out:
+            if self._stage > 0:
+                self.result(timeout=max(0.1, deadline - time.monotonic()))
+                raise HilError(f"device code ended before printing {marker!r}; output: {self.output!r}",
+                               board=self._board.id)
+            if not self._read(deadline):
+                raise self._interrupt(f"device did not print {marker!r} within {timeout}s")
+        return self.output
+
+    def result(self, timeout: float = 10.0) -> str:
+        """Wait for the code to finish; its stdout, or DeviceError with its traceback."""
+        deadline = time.monotonic() + timeout
+        while self._stage < 2:
+            if not self._read(deadline):
+                raise self._interrupt(f"device code did not finish within {timeout}s")
+        self.done = True
+        if self._err:
+            raise DeviceError(self._board.id, self.output, _text(bytes(self._err)))
+        return self.output
+
+    def _read(self, deadline: float) -> bool:
+        """Read what is there (or wait a little); False once the deadline has passed."""
+        port = self._board.transport.serial
+        while time.monotonic() < deadline:
+            waiting = port.in_waiting
+            if waiting:
+                rest = self._consume(port.read(waiting))
+                if rest:
+                    port.unread(rest)
+                return True
+            time.sleep(0.002)
+        return False
+
+    def _consume(self, data: bytes) -> bytes:
+        """Split at the raw REPL's two EOT markers; return what lies past the second."""
+        for index, byte in enumerate(data):
+            if self._stage == 2:
+                return data[index:]
+            if self._stage == 0:
+                if byte == EOT[0]:
+                    self._stage = 1
+                else:
+                    self._out.append(byte)
+            elif self._stage == 1:
+                if byte == EOT[0]:
+                    self._stage = 2
+                else:
+                    self._err.append(byte)
+        return b""
+
+    def _interrupt(self, what: str) -> BoardTimeout:
+        """Ctrl-C the running code and give the raw REPL back; then report the timeout."""
+        board = self._board
+        board.transcript.note(f"interrupt: {what}")
+        board.transport.serial.write(b"\x03")
+        tail_deadline = time.monotonic() + 3.0
+        while self._stage < 2 and self._read(tail_deadline):
+            pass
+        self.done = True
+        return board._timeout(f"{what}; interrupted with Ctrl-C")

@@ -1,0 +1,71 @@
+"""The serial transport: mpremote's SerialTransport, with every byte recorded.
+
+mpremote does the raw REPL, raw-paste and file transfer; we only put a recording
+proxy between it and the pyserial object (as mpremote itself does for its mount
+feature), so the transcript sees every byte each way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mpremote.transport import TransportError
+from mpremote.transport_serial import SerialTransport
+
+from harness.errors import HilError
+from harness.transcript import RX, TX, Transcript
+
+READ_TIMEOUT = 10.0
+
+
+class RecordingSerial:
+    """A pyserial object whose reads and writes are copied into a transcript."""
+
+    def __init__(self, port: Any, transcript: Transcript):
+        self._port = port
+        self._transcript = transcript
+        self._pushback = b""
+
+    def read(self, size: int = 1) -> bytes:
+        if self._pushback:
+            data, self._pushback = self._pushback[:size], self._pushback[size:]
+            return data
+        data = self._port.read(size)
+        self._transcript.add(RX, data)
+        return data
+
+    def unread(self, data: bytes) -> None:
+        """Give back bytes read past a boundary (already in the transcript)."""
+        self._pushback = data + self._pushback
+
+    @property
+    def in_waiting(self) -> int:
+        return len(self._pushback) + self._port.in_waiting
+
+    def inWaiting(self) -> int:  # noqa: N802 - the name mpremote calls
+        return self.in_waiting
+
+    def write(self, data: bytes) -> int | None:
+        self._transcript.add(TX, bytes(data))
+        return self._port.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._port, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._port, name, value)
+
+
+def open_serial(url: str, baud: int, transcript: Transcript, board_id: str) -> SerialTransport:
+    """Open a board's port by pyserial URL (by-id path, rfc2217://, socket://)."""
+    try:
+        # A read timeout bounds mpremote's blocking reads, so a dead board cannot hang us.
+        transport = SerialTransport(url, baudrate=baud, timeout=READ_TIMEOUT)
+    except (TransportError, OSError, ValueError) as exc:
+        raise HilError(f"cannot open {url}: {exc}", board=board_id,
+                       hint="check the board is attached (or its rack host is up) and the port in the inventory") from None
+    transport.serial = RecordingSerial(transport.serial, transcript)
+    return transport

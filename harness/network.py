@@ -1,0 +1,48 @@
+"""How a board reaches this host, and how peers reach the board.
+
+network = "host" (virtual boards): the board shares this host's network stack, so
+both directions use the loopback. network = "wifi": the board joins the access
+point named in the environment (`harness.wifi`), and the host address it should
+connect back to is the one this host routes to the board from.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from harness.board import Board
+from harness.errors import HilError
+
+LOOPBACK = "127.0.0.1"
+BOARD_SERVER_PORT = 8420  # on a real board's own IP nothing else listens there
+
+
+def attach_network(board: Board) -> None:
+    """Set `board.ip` and `board.host_ip` (idempotent within a session)."""
+    if board.ip:
+        return
+    kind = board.spec.network
+    if kind == "host":
+        board.ip, board.host_ip = LOOPBACK, LOOPBACK
+    elif kind == "wifi":
+        from harness.wifi import join
+
+        board.ip = join(board)
+        board.host_ip = host_address_towards(board.ip)
+    else:
+        raise HilError("board has no network (network = \"none\" in the inventory)",
+                       board=board.id, hint='set network = "wifi" and HIL_WIFI_SSID / HIL_WIFI_PASSWORD')
+
+
+def server_port(board: Board) -> int:
+    """A port for a server the board opens: free on this host when they share its stack."""
+    from harness.peer import free_port
+
+    return free_port(board.host_ip or LOOPBACK) if board.spec.network == "host" else BOARD_SERVER_PORT
+
+
+def host_address_towards(ip: str) -> str:
+    """This host's address on the route to `ip` (a UDP connect sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect((ip, 9))
+        return s.getsockname()[0]

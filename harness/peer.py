@@ -1,0 +1,132 @@
+"""Host-side TCP peers that a test scripts step by step, in lockstep with device code.
+
+Each step is one explicit call (connect, send, shutdown the write side, close,
+abort with RST, stall reading, receive all), so a test reads as the exchange it
+asserts. Every blocking call has a timeout.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class Conn:
+    """One TCP connection on the host side."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.sock.settimeout(DEFAULT_TIMEOUT)
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def shutdown_write(self) -> None:
+        """Send FIN; the board sees EOF after the data, and may still send to us."""
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def abort(self) -> None:
+        """Close with RST instead of FIN (SO_LINGER 0)."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+    def recv_exactly(self, n: int, timeout: float = DEFAULT_TIMEOUT) -> bytes:
+        deadline = time.monotonic() + timeout
+        data = bytearray()
+        while len(data) < n:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return bytes(data)
+
+    def recv_all(self, timeout: float = DEFAULT_TIMEOUT) -> bytes:
+        """Everything until the board closes (EOF); raises TimeoutError if it never does."""
+        deadline = time.monotonic() + timeout
+        data = bytearray()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"peer got {len(data)} bytes but no EOF within {timeout}s")
+            self.sock.settimeout(remaining)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return bytes(data)
+            data += chunk
+
+    def drain(self, nbytes: int, timeout: float = DEFAULT_TIMEOUT) -> bytes:
+        """Start reading again after a stall: take `nbytes` the board sent."""
+        return self.recv_exactly(nbytes, timeout)
+
+
+class Listener:
+    """A listening socket the board connects to."""
+
+    def __init__(self, host: str, port: int, rcvbuf: int | None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if rcvbuf:
+            # Set before listen() so accepted sockets inherit it and the window stays small:
+            # a peer that "stalls reading" then fills up after a few KiB, not megabytes.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.bind((host, port))
+        self.sock.listen(8)
+        self.host, self.port = self.sock.getsockname()[:2]
+
+    def accept(self, timeout: float = DEFAULT_TIMEOUT) -> Conn:
+        self.sock.settimeout(timeout)
+        conn, _ = self.sock.accept()
+        return Conn(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@dataclass
+class Peers:
+    """The peers of one test; `close()` closes every socket they opened."""
+
+    _open: list = field(default_factory=list)
+
+    def listen(self, host: str, port: int = 0, rcvbuf: int | None = None) -> Listener:
+        listener = Listener(host, port, rcvbuf)
+        self._open.append(listener)
+        return listener
+
+    def connect(self, host: str, port: int, timeout: float = DEFAULT_TIMEOUT, retry_for: float = 5.0) -> Conn:
+        """Connect to a board's server; retries while the board is still getting to listen()."""
+        deadline = time.monotonic() + retry_for
+        while True:
+            try:
+                sock = socket.create_connection((host, port), timeout=timeout)
+                break
+            except ConnectionRefusedError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        conn = Conn(sock)
+        self._open.append(conn)
+        return conn
+
+    def close(self) -> None:
+        for item in self._open:
+            try:
+                item.close()
+            except OSError:
+                pass
+        self._open.clear()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port number free on this host now (for a server the board opens on host networking)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]

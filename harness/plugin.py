@@ -13,7 +13,6 @@ from harness import inventory
 from harness.errors import HilError
 from harness.inventory import Inventory
 from harness.pool import BoardPool
-from harness.rack_process import RackProcess
 
 pytest_plugins = ["fixtures.boards", "fixtures.peers"]
 
@@ -44,30 +43,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     pool = config.stash.get(POOL_KEY, None)
     if pool is not None:
         pool.close()
-    rack = getattr(config, "_hil_rack", None)
-    if rack is not None:
-        rack.stop()
-
-
-def pytest_configure_node(node) -> None:  # xdist controller: hand workers the live inventory
-    node.workerinput["hil_inventory"] = str(getattr(node.config, "_hil_live_inventory", ""))
 
 
 def _run_inventory(config: pytest.Config) -> Inventory:
-    """The boards of this run: from the controller's live inventory, a bench port, or a file."""
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and workerinput.get("hil_inventory"):
-        return _select(config, inventory.load(workerinput["hil_inventory"]))
+    """The boards of this run: a bench port, or an inventory file (virtual by default)."""
     port, chip = config.getoption("--hil-port"), config.getoption("--hil-chip")
     if port or chip:
         if not (port and chip):
-            raise HilError("--hil-port and --hil-chip go together", hint="give both, e.g. --hil-port /dev/ttyUSB0 --hil-chip esp32")
+            raise HilError("--hil-port and --hil-chip go together",
+                           hint="give both, e.g. --hil-port /dev/ttyUSB0 --hil-chip esp32")
         return inventory.bench(port, chip)
-    source = _inventory_file(config)
-    inv = _select(config, inventory.load(source))
-    if any(b.virtual for b in inv.boards):
-        inv = _start_virtual(config, inv)
-    return inv
+    return _select(config, inventory.load(_inventory_file(config)))
 
 
 def _inventory_file(config: pytest.Config) -> Path:
@@ -83,15 +69,6 @@ def _select(config: pytest.Config, inv: Inventory) -> Inventory:
     if not wanted:
         return inv
     return Inventory(source=inv.source, boards=[inv.get(board_id) for board_id in wanted])
-
-
-def _start_virtual(config: pytest.Config, inv: Inventory) -> Inventory:
-    """Start the selected virtual boards in a rack process and use their live URLs."""
-    rack = RackProcess(inv)
-    live = {b.id: b for b in rack.start().boards}
-    config._hil_rack = rack
-    config._hil_live_inventory = rack.inventory_path
-    return Inventory(source=inv.source, boards=[live.get(b.id, b) for b in inv.boards])
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

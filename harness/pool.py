@@ -1,14 +1,17 @@
 """The run's boards: opened once, shared by the tests, and marked lost when they stop answering.
 
 A lost board's remaining tests error with the reason instead of hanging the run;
-the other boards carry on.
+the other boards carry on. Virtual boards of the inventory are started (in a rack
+process of their own) the first time one is needed, so a run that touches no board
+starts none.
 """
 
 from __future__ import annotations
 
 from harness.board import Board
 from harness.errors import HilError
-from harness.inventory import Inventory
+from harness.inventory import BoardSpec, Inventory
+from harness.rack_process import RackProcess
 
 
 class BoardPool:
@@ -17,6 +20,8 @@ class BoardPool:
     def __init__(self, inventory: Inventory):
         self.inventory = inventory
         self._open: dict[str, Board] = {}
+        self._rack: RackProcess | None = None
+        self._live: dict[str, BoardSpec] = {}
         self.lost: dict[str, str] = {}
 
     def acquire(self, board_id: str) -> Board:
@@ -25,11 +30,20 @@ class BoardPool:
             raise HilError(f"lost earlier in this run: {self.lost[board_id]}", board=board_id)
         if board_id not in self._open:
             try:
-                self._open[board_id] = Board.open(self.inventory.get(board_id))
+                self._open[board_id] = Board.open(self._resolve(self.inventory.get(board_id)))
             except HilError as exc:
                 self.lose(board_id, str(exc).splitlines()[0])
                 raise
         return self._open[board_id]
+
+    def _resolve(self, spec: BoardSpec) -> BoardSpec:
+        """A virtual board's live spec (its RFC 2217 URL), starting the rack on first use."""
+        if not spec.virtual or spec.port:
+            return spec
+        if self._rack is None:
+            self._rack = RackProcess(self.inventory)
+            self._live = {b.id: b for b in self._rack.start().boards}
+        return self._live[spec.id]
 
     def lose(self, board_id: str, reason: str) -> None:
         self.lost[board_id] = reason
@@ -41,3 +55,6 @@ class BoardPool:
         for board in self._open.values():
             board.close()
         self._open.clear()
+        if self._rack is not None:
+            self._rack.stop()
+            self._rack = None

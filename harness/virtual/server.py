@@ -73,6 +73,10 @@ class Rfc2217Server:
     def close(self) -> None:
         self._closed.set()
         self.drop_client()
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in _serve
+        except OSError:
+            pass
         self._listener.close()
         self._thread.join(timeout=2)
 

@@ -1,0 +1,43 @@
+"""System tests: real virtual boards (unix port + RFC 2217) in this process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from harness.board import Board
+from harness.inventory import BoardSpec
+from harness.virtual.rack import VirtualRack, specs_for
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def rack(tmp_path) -> Iterator[VirtualRack]:
+    r = VirtualRack(specs_for("esp32", 1), workdir=tmp_path / "rack")
+    r.start()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def spec(rack) -> BoardSpec:
+    return rack.inventory().boards[0]
+
+
+@pytest.fixture
+def vboard(rack):
+    return rack.boards[0]
+
+
+@pytest.fixture
+def session(spec) -> Iterator[Board]:
+    b = Board.open(spec)
+    yield b
+    b.close()
+
+
+def bench_spec(spec: BoardSpec) -> BoardSpec:
+    return replace(spec, virtual=False)

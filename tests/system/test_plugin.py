@@ -1,0 +1,64 @@
+"""The pytest plugin as a user meets it: bench options, needs(), transcripts, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+TESTS = '''
+import pytest
+
+def test_on_board(board):
+    assert board.exec("print(2 + 2)") == "4\\n"
+
+@pytest.mark.needs("dupterm")
+def test_needs_dupterm(board):
+    board.exec("import os; os.dupterm")
+
+def test_fails_with_transcript(board):
+    board.exec("print('marker-in-transcript')")
+    assert False
+'''
+
+
+@pytest.fixture
+def suite(pytester):
+    pytester.makepyfile(test_suite=TESTS)
+    return pytester
+
+
+def test_bench_port_runs_tests_skips_by_capability_and_attaches_transcripts(suite, spec):
+    result = suite.runpytest_subprocess("--hil-port", spec.url, "--hil-chip", "esp32", "-rs")
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    out = result.stdout.str()
+    assert "test_on_board[bench]" in out
+    assert "board bench lacks dupterm: firmware has no os.dupterm (linux MicroPython" in out
+    assert "board bench transcript" in out and "marker-in-transcript" in out
+
+
+def test_virtual_default_rack_is_started_and_stopped(pytester):
+    pytester.makepyfile(test_one="def test_one(board):\n    assert board.eval('1') == 1\n")
+    pytester.makefile(".toml", rack='[[board]]\nid = "v"\nchip = "esp32"\nvirtual = true\nnetwork = "host"\n')
+    result = pytester.runpytest_subprocess("--hil-boards", "rack.toml")
+    result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--hil-boards", "missing.toml"], "inventory missing.toml not found"),
+    (["--hil-board", "nope"], "unknown board 'nope'"),
+    (["--hil-port", "rfc2217://127.0.0.1:1"], "--hil-port and --hil-chip go together"),
+])
+def test_bad_input_is_one_line(pytester, args, words):
+    pytester.makepyfile(test_x="def test_x(board):\n    pass\n")
+    result = pytester.runpytest_subprocess(*args)
+    assert result.ret != 0
+    errors = [line for line in result.stderr.lines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and words in errors[0]
+
+
+def test_unreachable_port_errors_the_boards_tests_only(pytester):
+    pytester.makepyfile(test_x="def test_a(board):\n    pass\n\ndef test_b(board):\n    pass\n\ndef test_host():\n    pass\n")
+    result = pytester.runpytest_subprocess("--hil-port", "rfc2217://127.0.0.1:9",
+                                           "--hil-chip", "esp32")
+    result.assert_outcomes(passed=1, errors=2)
+    assert "board 'bench': cannot open rfc2217://127.0.0.1:9" in result.stdout.str()
+    assert "lost earlier in this run" in result.stdout.str()

@@ -11,7 +11,7 @@ from harness.board import Board
 from harness.inventory import BoardSpec
 from harness.virtual.rack import VirtualRack, specs_for
 
-pytest_plugins = ["pytester"]
+
 
 
 @pytest.fixture

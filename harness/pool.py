@@ -11,14 +11,17 @@ from __future__ import annotations
 from harness.board import Board
 from harness.errors import HilError
 from harness.inventory import BoardSpec, Inventory
+from harness.lease import Lease
 from harness.rack_process import RackProcess
 
 
 class BoardPool:
     """Open boards by id, lazily; remember which were lost and why."""
 
-    def __init__(self, inventory: Inventory):
+    def __init__(self, inventory: Inventory, lease_wait: float = 60.0):
         self.inventory = inventory
+        self._lease_wait = lease_wait
+        self._leases: dict[str, Lease] = {}
         self._open: dict[str, Board] = {}
         self._rack: RackProcess | None = None
         self._live: dict[str, BoardSpec] = {}
@@ -30,7 +33,9 @@ class BoardPool:
             raise HilError(f"lost earlier in this run: {self.lost[board_id]}", board=board_id)
         if board_id not in self._open:
             try:
-                self._open[board_id] = Board.open(self._resolve(self.inventory.get(board_id)))
+                spec = self._resolve(self.inventory.get(board_id))
+                self._leases[board_id] = Lease.acquire(board_id, wait=self._lease_wait, key=spec.url)
+                self._open[board_id] = Board.open(spec)
             except HilError as exc:
                 self.lose(board_id, str(exc).splitlines()[0])
                 raise
@@ -50,11 +55,17 @@ class BoardPool:
         board = self._open.pop(board_id, None)
         if board is not None:
             board.close()
+        lease = self._leases.pop(board_id, None)
+        if lease is not None:
+            lease.release()
 
     def close(self) -> None:
         for board in self._open.values():
             board.close()
         self._open.clear()
+        for lease in self._leases.values():
+            lease.release()
+        self._leases.clear()
         if self._rack is not None:
             self._rack.stop()
             self._rack = None

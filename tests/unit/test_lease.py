@@ -1,0 +1,66 @@
+"""Leases: one holder per board across processes; a killed holder frees it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness.errors import HilError
+from harness.lease import Lease, holder_of
+
+HOLD = "import sys, time; from harness.lease import Lease; l = Lease.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)"
+
+
+@pytest.fixture(autouse=True)
+def lease_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("HIL_LEASE_DIR", str(tmp_path))
+
+
+def _holder(board_id: str, env=None) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, board_id], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_second_run_waits_then_names_the_holder(tmp_path):
+    proc = _holder("esp32-a", env={**os.environ})
+    try:
+        with pytest.raises(HilError) as info:
+            Lease.acquire("esp32-a", wait=0.3)
+        text = str(info.value)
+        assert text.startswith("board 'esp32-a': held by pid ")
+        assert str(proc.pid) in text and "\n" not in text
+        assert holder_of("esp32-a")["pid"] == proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_sigkilled_holder_releases_the_board():
+    proc = _holder("esp32-b", env={**os.environ})
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with Lease.acquire("esp32-b", wait=2):
+        assert holder_of("esp32-b") is not None
+    assert holder_of("esp32-b") is None
+
+
+def test_waiting_run_gets_the_board_when_it_is_released():
+    proc = _holder("esp32-c", env={**os.environ})
+    start = time.monotonic()
+    subprocess.Popen(["sh", "-c", f"sleep 0.5; kill {proc.pid}"])
+    with Lease.acquire("esp32-c", wait=10):
+        waited = time.monotonic() - start
+    proc.wait()
+    assert waited >= 0.4  # it really waited for the holder, then got it
+
+
+def test_release_and_reacquire_in_one_process():
+    lease = Lease.acquire("esp32-d", wait=0)
+    lease.release()
+    Lease.acquire("esp32-d", wait=0).release()

@@ -15,7 +15,7 @@ from typing import Any
 from mpremote.transport import Transport, TransportError
 
 from harness.capabilities import PROBE, Capabilities
-from harness.errors import BoardTimeout, HilError
+from harness.errors import BoardLost, BoardTimeout, HilError
 from harness.inventory import BoardSpec
 from harness.transcript import Transcript
 from harness.transport.serial import open_serial
@@ -62,6 +62,25 @@ class Board:
         board._enter_raw(soft_reset=False)
         return board
 
+    def reopen(self, wait: float = 20.0) -> None:
+        """Close and open the port again, waiting for a USB by-id path to come back first."""
+        self.transcript.note(f"reopen {self.spec.url}")
+        self.close()
+        self._job = None
+        deadline = time.monotonic() + wait
+        while True:  # a USB board re-enumerates after a reset or brown-out; a rack host may restart
+            try:
+                if self.spec.url.startswith("/") and not Path(self.spec.url).exists():
+                    raise HilError(f"port {self.spec.url} is gone", board=self.id)
+                self.transport = open_serial(self.spec.url, self.spec.baud, self.transcript, self.id)
+                break
+            except HilError:
+                if time.monotonic() > deadline:
+                    raise HilError(f"port {self.spec.url} did not come back within {wait:.0f}s", board=self.id,
+                                   hint="check the USB cable, hub power or the rack host") from None
+                time.sleep(0.25)
+        self._enter_raw(soft_reset=False)
+
     @property
     def id(self) -> str:
         return self.spec.id
@@ -76,21 +95,31 @@ class Board:
 
     def exec(self, code: str, timeout: float = 10.0) -> str:
         """Run `code`, return what it printed; raise DeviceError if it raised."""
-        return self.start(code).result(timeout)
+        return self.start(code, timeout).result(timeout)
 
     def eval(self, expression: str, timeout: float = 10.0) -> Any:
         """Evaluate `expression` on the board and return it as a Python value (via repr)."""
         out = self.exec(f"print(repr({expression}))", timeout)
         return ast.literal_eval(out.strip())
 
-    def start(self, code: str) -> "Job":
-        """Start `code` and return at once; the job reads its output (lockstep with host peers)."""
+    def start(self, code: str, timeout: float = 10.0) -> "Job":
+        """Start `code` and return at once; the job reads its output (lockstep with host peers).
+
+        `timeout` bounds the wait for the raw REPL's prompt, which mpremote would
+        otherwise wait for with its own fixed timeout.
+        """
         if self._job is not None and not self._job.done:
             raise HilError("a background job is still running; call its result() first", board=self.id)
         try:
+            prompt = self.transport.read_until(1, b">", timeout=timeout, timeout_overall=timeout)
+            if not prompt.endswith(b">"):
+                raise self._timeout(f"no raw REPL prompt within {timeout}s")
+            self.transport.serial.unread(b">")  # mpremote checks for the prompt itself
             self.transport.exec_raw_no_follow(code)
         except TransportError as exc:
             raise self._timeout(f"the raw REPL did not accept code ({exc})") from None
+        except OSError as exc:
+            raise BoardLost(f"serial link lost: {exc}", board=self.id) from None
         self._job = Job(self)
         return self._job
 
@@ -112,11 +141,18 @@ class Board:
 
     # --- resets ---------------------------------------------------------------------
 
-    def soft_reset(self) -> None:
+    def soft_reset(self, timeout: float = 10.0) -> None:
         """Ctrl-D at the raw REPL: the interpreter restarts, the board stays in raw mode."""
         self.transcript.note("soft reset")
         self._job = None
-        self._enter_raw(soft_reset=True)
+        self._enter_raw(soft_reset=True, timeout=timeout)
+
+    def interrupt(self, timeout: float = 3.0) -> None:
+        """Ctrl-C whatever runs and get the raw REPL prompt back."""
+        self.transcript.note("interrupt")
+        self._job = None
+        self.transport.serial.write(b"\r\x03\x03")
+        self._enter_raw(soft_reset=False, timeout=timeout)
 
     def hard_reset(self, timeout: float = 10.0) -> str:
         """Pulse EN by the board's reset method, wait for the REPL; return the boot log."""
@@ -134,11 +170,13 @@ class Board:
         self._enter_raw(soft_reset=False)
         return _text(boot)
 
-    def _enter_raw(self, soft_reset: bool) -> None:
+    def _enter_raw(self, soft_reset: bool, timeout: float = 10.0) -> None:
         try:
-            self.transport.enter_raw_repl(soft_reset=soft_reset)
+            self.transport.enter_raw_repl(soft_reset=soft_reset, timeout_overall=timeout)
         except TransportError:
             raise self._timeout("no raw REPL (is MicroPython running? is another program on the port?)") from None
+        except OSError as exc:  # pyserial's SerialException is one
+            raise BoardLost(f"serial link lost: {exc}", board=self.id, hint="the recovery ladder reopens the port") from None
 
     # --- what the board is ------------------------------------------------------------
 
@@ -208,9 +246,14 @@ class Job:
         """Read what is there (or wait a little); False once the deadline has passed."""
         port = self._board.transport.serial
         while time.monotonic() < deadline:
-            waiting = port.in_waiting
+            try:
+                waiting = port.in_waiting
+                data = port.read(waiting) if waiting else b""
+            except OSError as exc:  # pyserial's SerialException is one
+                self.done = True
+                raise BoardLost(f"serial link lost: {exc}", board=self._board.id) from None
             if waiting:
-                rest = self._consume(port.read(waiting))
+                rest = self._consume(data)
                 if rest:
                     port.unread(rest)
                 return True

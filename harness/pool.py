@@ -26,6 +26,7 @@ class BoardPool:
         self._rack: RackProcess | None = None
         self._live: dict[str, BoardSpec] = {}
         self.lost: dict[str, str] = {}
+        self.recovered: dict[str, list[str]] = {}
 
     def acquire(self, board_id: str) -> Board:
         """The open session on `board_id`; HilError if the board is (or just got) lost."""
@@ -40,6 +41,19 @@ class BoardPool:
                 self.lose(board_id, str(exc).splitlines()[0])
                 raise
         return self._open[board_id]
+
+    def recover(self, board_id: str) -> str:
+        """Run the recovery ladder on an open board; quarantine it (lose it) when that fails."""
+        from harness.recovery import recover
+
+        board = self._open[board_id]
+        try:
+            step = recover(board)
+        except HilError as exc:
+            self.lose(board_id, str(exc).splitlines()[0])
+            raise
+        self.recovered.setdefault(board_id, []).append(step)
+        return step
 
     def _resolve(self, spec: BoardSpec) -> BoardSpec:
         """A virtual board's live spec (its RFC 2217 URL), starting the rack on first use."""

@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 
 from harness import inventory
+from harness.virtual import faults
+from harness.virtual.faults import FAULTS
 from harness.virtual.rack import VirtualRack, specs_for, to_toml
 
 
@@ -19,6 +21,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inventory-out", type=Path, help="write a boards TOML for the served boards")
     p.add_argument("--workdir", type=Path, help="keep board state (flash, filesystem) here instead of a temp folder")
     p.set_defaults(func=run)
+    f = sub.add_parser("fault", help="inject a fault into a virtual board served by `hil virtual`")
+    f.add_argument("url", help="the board's rfc2217:// URL")
+    f.add_argument("fault", choices=FAULTS)
+    f.add_argument("arg", nargs="?", type=float, default=0,
+                   help="seconds (vanish), bytes (noise) or baud (slow; 0 restores)")
+    f.set_defaults(func=fault)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,4 +51,10 @@ def run(args: argparse.Namespace) -> int:
         rack.close()
         if args.inventory_out:
             args.inventory_out.unlink(missing_ok=True)
+    return 0
+
+
+def fault(args: argparse.Namespace) -> int:
+    faults.send(args.url, args.fault, args.arg)
+    print(f"{args.fault} applied to {args.url}")
     return 0

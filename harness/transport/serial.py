@@ -15,7 +15,7 @@ from mpremote.transport_serial import SerialTransport
 from harness.errors import HilError
 from harness.transcript import RX, TX, Transcript
 
-READ_TIMEOUT = 10.0
+READ_TIMEOUT = 3.0  # bounds mpremote's blocking reads (raw-paste window): a board answers in ms
 
 
 class RecordingSerial:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from harness.virtual.circuit import BOOTLOADER, ResetCircuit
@@ -82,6 +83,7 @@ class VirtualBoard:
         self.sandbox.mkdir(parents=True, exist_ok=True)
         self.flash = FlashStore(workdir / "flash.bin", size=FLASH_SIZE)
         self.mode = "off"
+        self.slow_baud: int | None = None  # fault: a line slowed to this baud
         self._lock = threading.RLock()
         self._rom = None
         self.circuit = ResetCircuit(on_reset=self._hold_in_reset, on_boot=self._boot)
@@ -104,7 +106,9 @@ class VirtualBoard:
         self.run.stop()
 
     def emit(self, data: bytes) -> None:
-        """Bytes the board writes on its UART."""
+        """Bytes the board writes on its UART (at the line's pace when a slow line is injected)."""
+        if self.slow_baud:
+            time.sleep(len(data) * 10 / self.slow_baud)
         self.server.send(data)
 
     def receive(self, data: bytes) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.inventory import BoardSpec, Inventory
 from harness.virtual.board import VirtualBoard
+from harness.virtual.faults import FaultControl
 from harness.virtual.interpreter import find_micropython
 
 
@@ -24,6 +25,7 @@ class VirtualRack:
         self.workdir = Path(tempfile.mkdtemp(prefix="hil-virtual-")) if workdir is None else workdir
         self.specs = specs
         self.boards: list[VirtualBoard] = []
+        self._controls: list[FaultControl] = []
 
     def start(self) -> Inventory:
         binary = find_micropython()
@@ -32,6 +34,9 @@ class VirtualRack:
                 board = VirtualBoard(spec.id, spec.chip, self.workdir / spec.id, binary)
                 self.boards.append(board)
                 board.start()
+                control = FaultControl(board)
+                self._controls.append(control)
+                control.start()
         except BaseException:
             self.close()
             raise
@@ -47,6 +52,9 @@ class VirtualRack:
         return next(b for b in self.boards if b.id == board_id)
 
     def close(self) -> None:
+        for control in self._controls:
+            control.close()
+        self._controls.clear()
         for board in self.boards:
             board.close()
         self.boards.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from typing import Callable, Protocol
 
 import serial.rfc2217
@@ -40,6 +41,7 @@ class Rfc2217Server:
         self._send_lock = threading.RLock()
         self._closed = threading.Event()
         self._on_connect = on_connect
+        self._suspended_until = 0.0
         self._thread = threading.Thread(target=self._serve, name=f"rfc2217-{name}", daemon=True)
 
     @property
@@ -70,6 +72,11 @@ class Rfc2217Server:
             except OSError:
                 pass
 
+    def suspend(self, seconds: float) -> None:
+        """Drop the client and refuse connections for `seconds` (the port vanished)."""
+        self._suspended_until = time.monotonic() + seconds
+        self.drop_client()
+
     def close(self) -> None:
         self._closed.set()
         self.drop_client()
@@ -86,8 +93,8 @@ class Rfc2217Server:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
-            if self._client is not None:
-                conn.close()  # the port is held: one client at a time
+            if self._client is not None or time.monotonic() < self._suspended_until:
+                conn.close()  # the port is held (one client at a time), or gone for now
                 continue
             threading.Thread(target=self._session, args=(conn,), daemon=True,
                              name=f"rfc2217-{self._name}-client").start()

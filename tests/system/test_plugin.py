@@ -62,3 +62,43 @@ def test_unreachable_port_errors_the_boards_tests_only(pytester):
     result.assert_outcomes(passed=1, errors=2)
     assert "board 'bench': cannot open rfc2217://127.0.0.1:9" in result.stdout.str()
     assert "lost earlier in this run" in result.stdout.str()
+
+
+QUARANTINE = '''
+import pytest
+from harness.virtual import faults
+
+@pytest.mark.parametrize("n", range(3))
+def test_step(board, n):
+    if board.id == "bad" and n == 0:
+        faults.send(board.spec.url, "hang")
+        faults.send(board.spec.url, "vanish", 600)
+    assert board.exec(f"print({n})") == f"{n}\\n"
+'''
+
+
+def test_a_lost_board_is_quarantined_and_the_others_carry_on(pytester, tmp_path):
+    from harness.virtual.rack import VirtualRack, specs_for
+
+    rack = VirtualRack(specs_for("esp32", 2), workdir=tmp_path / "rack")
+    live = rack.start().boards
+    try:
+        pytester.makefile(".toml", rack=f'''
+[[board]]
+id = "good"
+chip = "esp32"
+port = "{live[0].url}"
+
+[[board]]
+id = "bad"
+chip = "esp32"
+port = "{live[1].url}"
+''')
+        pytester.makepyfile(test_q=QUARANTINE)
+        result = pytester.runpytest_subprocess("--hil-boards", "rack.toml", "-p", "no:randomly")
+        result.assert_outcomes(passed=3, failed=1, errors=2)
+        out = result.stdout.str()
+        assert "board 'bad': quarantined: no answer after reopen port" in out
+        assert "board 'bad': lost earlier in this run" in out
+    finally:
+        rack.close()

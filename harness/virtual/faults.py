@@ -1,0 +1,95 @@
+"""Faults on demand for virtual boards: what a rack sees, so the recovery code runs for real.
+
+kill     the interpreter dies (a brown-out or panic): the board reboots by itself
+hang     the interpreter stops answering (SIGSTOP): only a hard reset brings it back
+drop     the RFC 2217 connection is closed under the client (a rack host's link drops)
+vanish   the port goes away for N seconds, then comes back (USB re-enumeration)
+noise    N bytes of line noise on the UART
+slow     the line slows to BAUD (0 restores full speed)
+
+Each is reachable in-process (`inject(board, ...)`) and, for boards served by
+`hil virtual`, through a control socket beside the board (`hil fault URL FAULT`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import socketserver
+import tempfile
+import threading
+from pathlib import Path
+
+from harness.errors import HilError
+
+FAULTS = ("kill", "hang", "drop", "vanish", "noise", "slow")
+
+
+def inject(board, fault: str, arg: float = 0) -> None:
+    """Apply one fault to a VirtualBoard."""
+    if fault == "kill":
+        board.run.signal(signal.SIGKILL)
+    elif fault == "hang":
+        board.run.signal(signal.SIGSTOP)
+    elif fault == "drop":
+        board.server.drop_client()
+    elif fault == "vanish":
+        board.server.suspend(arg or 2.0)
+    elif fault == "noise":
+        board.emit(os.urandom(int(arg) or 64))
+    elif fault == "slow":
+        board.slow_baud = int(arg) or None
+    else:
+        raise HilError(f"unknown fault {fault!r}", hint=f"one of {', '.join(FAULTS)}")
+
+
+def control_path(url: str) -> Path:
+    """Where the control socket of the virtual board at `url` lives (derived from its port)."""
+    port = url.rsplit(":", 1)[-1].split("?")[0]
+    return Path(tempfile.gettempdir()) / f"hil-fault-{port}.ctl"
+
+
+class FaultControl:
+    """A Unix socket accepting `FAULT [ARG]` lines for one board."""
+
+    def __init__(self, board):
+        self.path = control_path(board.url)
+        self.path.unlink(missing_ok=True)
+        handler = type("Handler", (socketserver.StreamRequestHandler,), {"handle": _handler(board)})
+        self._server = socketserver.ThreadingUnixStreamServer(str(self.path), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name=f"faults-{board.id}")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.path.unlink(missing_ok=True)
+
+
+def _handler(board):
+    def handle(self) -> None:
+        words = self.rfile.readline().decode().split()
+        try:
+            inject(board, words[0] if words else "", float(words[1]) if len(words) > 1 else 0)
+            self.wfile.write(b"ok\n")
+        except (HilError, ValueError) as exc:
+            self.wfile.write(f"error: {exc}\n".encode())
+    return handle
+
+
+def send(url: str, fault: str, arg: float = 0) -> None:
+    """Ask the `hil virtual` process serving `url` to apply a fault."""
+    path = control_path(url)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(str(path))
+            s.sendall(f"{fault} {arg}\n".encode())
+            answer = s.makefile().readline().strip()
+    except OSError:
+        raise HilError(f"no virtual board serves {url}", hint="faults apply to boards served by `hil virtual`") from None
+    if answer != "ok":
+        raise HilError(answer.removeprefix("error: "))

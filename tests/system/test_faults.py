@@ -1,0 +1,88 @@
+"""Faults on virtual boards, and the recovery ladder that answers each one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness.errors import BoardLost, BoardTimeout, HilError
+from harness.recovery import recover
+from harness.virtual import faults
+
+
+def test_killed_interpreter_reboots_and_interrupt_is_enough(session, vboard):
+    faults.inject(vboard, "kill")
+    time.sleep(0.5)
+    assert recover(session) == "interrupt"
+    assert "interpreter died" in session.transcript.render()
+
+
+def test_hung_interpreter_needs_a_hard_reset(session, vboard):
+    faults.inject(vboard, "hang")
+    with pytest.raises(BoardTimeout):
+        session.exec("print(1)", timeout=1)
+    assert recover(session) == "hard reset"
+    notes = session.transcript.render()
+    assert "recovery: interrupt failed" in notes and "recovery: soft reset failed" in notes
+    assert session.exec("print(2)") == "2\n"
+
+
+def test_dropped_link_needs_the_port_reopened(session, vboard):
+    faults.inject(vboard, "drop")
+    time.sleep(0.2)
+    with pytest.raises(HilError):
+        session.exec("print(1)", timeout=2)
+    assert recover(session) == "reopen port"
+    assert session.exec("print(3)") == "3\n"
+
+
+def test_port_that_comes_back_after_a_while_is_reopened(session, vboard):
+    faults.inject(vboard, "vanish", 2.0)
+    assert recover(session) == "reopen port"
+
+
+def test_line_noise_is_survived(session, vboard):
+    faults.inject(vboard, "noise", 200)
+    time.sleep(0.2)
+    try:
+        session.exec("print(4)", timeout=3)
+    except HilError:
+        recover(session)
+    assert session.exec("print(5)") == "5\n"
+
+
+def test_slow_line_still_works(session, vboard):
+    faults.inject(vboard, "slow", 9600)
+    try:
+        assert session.exec("print('x' * 100)", timeout=10) == "x" * 100 + "\n"
+    finally:
+        faults.inject(vboard, "slow", 0)
+
+
+def test_board_that_never_comes_back_is_quarantined(session, vboard, monkeypatch):
+    faults.inject(vboard, "hang")
+    faults.inject(vboard, "vanish", 120)
+    monkeypatch.setattr(session, "reopen", lambda wait=20: type(session).reopen(session, wait=1))
+    with pytest.raises(BoardLost) as info:
+        recover(session)
+    assert str(info.value).startswith("board 'virtual-esp32-1': quarantined: no answer after reopen port")
+
+
+def test_fault_from_the_command_line(tmp_path):
+    out = tmp_path / "live.toml"
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "virtual", "--inventory-out", str(out)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().split()[1]
+        done = subprocess.run([sys.executable, "-m", "harness.cli", "fault", url, "noise", "16"],
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0 and "noise applied" in done.stdout
+        bad = subprocess.run([sys.executable, "-m", "harness.cli", "fault", "rfc2217://127.0.0.1:1", "kill"],
+                             capture_output=True, text=True, timeout=30)
+        assert bad.returncode == 2 and "no virtual board serves rfc2217://127.0.0.1:1" in bad.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)

@@ -12,9 +12,11 @@ import pytest
 from harness import inventory
 from harness.errors import HilError
 from harness.inventory import Inventory
+from harness.distribution import ANY, ANY_ID, MATRIX, BoardScheduling, share
 from harness.pool import BoardPool
+from harness.recording import BOARD_PROP, INFO_PROP
 
-pytest_plugins = ["fixtures.boards", "fixtures.peers"]
+pytest_plugins = ["harness.recording", "fixtures.boards", "fixtures.peers"]
 
 POOL_KEY = pytest.StashKey[BoardPool]()
 TRANSCRIPT_KEY = pytest.StashKey[tuple]()
@@ -28,6 +30,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run on this board of the inventory (repeatable; default: every board)")
     group.addoption("--hil-port", metavar="URL", help="a bench board without an inventory: its pyserial URL or by-id path")
     group.addoption("--hil-chip", metavar="CHIP", help="the chip of the --hil-port board (esp32, esp8266, ...)")
+    group.addoption("--hil-mode", choices=(MATRIX, ANY), default=MATRIX,
+                    help="matrix: each board test on every selected board (default); any: once, on any free board")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,7 +40,8 @@ def pytest_configure(config: pytest.Config) -> None:
         inv = _run_inventory(config)
     except HilError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[POOL_KEY] = BoardPool(inv)
+    workerinput = getattr(config, "workerinput", {})
+    config.stash[POOL_KEY] = BoardPool(inv, preferred=workerinput.get("hil_boards"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -75,9 +80,29 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every board test runs once on each board of the run: the regression matrix."""
     if not any(name in metafunc.fixturenames for name in _BOARD_FIXTURES):
         return
+    if metafunc.config.getoption("--hil-mode") == ANY:
+        metafunc.parametrize("hil_board_id", [ANY_ID], ids=[ANY_ID])
+        return
     pool = metafunc.config.stash[POOL_KEY]
     ids = [b.id for b in pool.inventory.boards]
     metafunc.parametrize("hil_board_id", ids, ids=ids)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Matrix mode under xdist: one worker at a time per board."""
+    if config.getoption("--hil-mode") != MATRIX:
+        return None
+    return BoardScheduling(config, log, [b.id for b in config.stash[POOL_KEY].inventory.boards])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """Any mode under xdist: the controller hands each worker boards of its own."""
+    config = node.config
+    ids = [b.id for b in config.stash[POOL_KEY].inventory.boards]
+    index, count = int(node.gateway.id.removeprefix("gw")), int(config.getoption("numprocesses") or 1)
+    node.workerinput["hil_boards"] = share(ids, count, index)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -85,6 +110,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     attached = item.stash.get(TRANSCRIPT_KEY, None)
+    board_id = attached[0].id if attached else getattr(item, "callspec", None) and item.callspec.params.get("hil_board_id")
+    if board_id and board_id != ANY_ID:
+        report.user_properties.append((BOARD_PROP, board_id))
+        report.user_properties.append((INFO_PROP, _board_info(item.config.stash[POOL_KEY], board_id)))
     if attached and report.failed:
         board, mark = attached
         report.sections.append((f"board {board.id} transcript", board.transcript.render(since=mark)))
+
+
+def _board_info(pool: BoardPool, board_id: str) -> dict:
+    """What the results store keeps about a board: from the inventory and what the firmware said."""
+    spec = pool.inventory.get(board_id)
+    board = pool.opened(board_id)
+    caps = board.__dict__.get("capabilities") if board else None
+    return {"chip": spec.chip, "url": board.spec.url if board else spec.url, "virtual": spec.virtual,
+            "firmware_version": caps.version if caps else None}

@@ -1,0 +1,103 @@
+"""Record every test result into the results store as it finishes (pytest side of harness.results).
+
+Only the controlling process writes: with pytest-xdist the workers' reports arrive
+in the controller's `pytest_runtest_logreport`, with the board each test ran on in
+`user_properties`. Each result is committed when it arrives, so a run that dies
+keeps everything recorded before.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BOARD_PROP = "hil_board"      # the board id the test ran on
+INFO_PROP = "hil_board_info"  # chip, url, virtual, firmware version: what the report groups by
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("esp-hil").addoption(
+        "--hil-results", metavar="PATH", help="results database (default: results/results.sqlite under the rootdir)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return  # xdist worker: the controller records
+    from harness.results import ResultsStore
+
+    path = Path(config.getoption("--hil-results") or config.rootpath / "results" / "results.sqlite")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config.pluginmanager.register(Recorder(ResultsStore(path), config), "hil-recorder")
+
+
+class Recorder:
+    """Owns the run's row in the store; writes one result per test."""
+
+    def __init__(self, store, config: pytest.Config):
+        self.store = store
+        self.config = config
+        self.run_id = store.start_run(suite=_suite(config), command=" ".join(sys.argv),
+                                      git_rev=_git_rev(config.rootpath), host=socket.gethostname())
+        self._boards: set[str] = set()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        outcome = _outcome(report)
+        if outcome is None:
+            return
+        props = dict(report.user_properties)
+        board_id = props.get(BOARD_PROP)
+        if board_id and board_id not in self._boards and INFO_PROP in props:
+            self.store.add_board(self.run_id, board_id=board_id, **props[INFO_PROP])
+            self._boards.add(board_id)
+        transcript = next((text for title, text in report.sections if title.endswith("transcript")), None)
+        self.store.record(self.run_id, test_id=report.nodeid, board_id=board_id, outcome=outcome,
+                          duration=report.duration, message=_message(report), transcript=transcript)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from harness.plugin import POOL_KEY
+
+        pool = self.config.stash.get(POOL_KEY, None)
+        for board_id, reason in (pool.lost.items() if pool else ()):
+            spec = pool.inventory.get(board_id)
+            self.store.add_board(self.run_id, board_id=board_id, chip=spec.chip, url=spec.url,
+                                 virtual=spec.virtual, lost=reason)
+        self.store.end_run(self.run_id)
+
+
+def _outcome(report: pytest.TestReport) -> str | None:
+    """One outcome per test: setup problems, the call, or a teardown error."""
+    if report.when == "call":
+        if hasattr(report, "wasxfail"):
+            return "xfailed" if report.skipped else "xpassed"
+        return report.outcome
+    if report.when == "setup" and not report.passed:
+        return "skipped" if report.skipped else "error"
+    if report.when == "teardown" and report.failed:
+        return "error"
+    return None
+
+
+def _message(report: pytest.TestReport) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return crash.message
+    return str(report.longrepr or "")[:2000]
+
+
+def _suite(config: pytest.Config) -> str:
+    paths = [str(a).split("::")[0] for a in config.args] or ["tests"]
+    return ",".join(sorted(set(paths)))
+
+
+def _git_rev(root: Path) -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None

@@ -1,25 +1,78 @@
-"""`hil boards`: what the inventory holds."""
+"""`hil boards [--probe]`: what the inventory holds, and what each board says right now."""
 
 from __future__ import annotations
 
 import argparse
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 
 from harness import inventory
+from harness.errors import HilError
+from harness.inventory import BoardSpec
+from harness.lease import holder_of
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("boards", help="list the boards of an inventory")
+    p = sub.add_parser("boards", help="list the boards of an inventory: reachable, running, held by whom")
     p.add_argument("--boards", type=Path, default=inventory.DEFAULT_INVENTORY, help="inventory TOML")
+    p.add_argument("--probe", action="store_true",
+                   help="open each free, reachable board and ask its firmware what it is and can do")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     inv = inventory.load(args.boards)
-    rows = [("id", "chip", "port", "reset", "network", "tags")]
-    for b in inv.boards:
-        rows.append((b.id, b.chip, b.port or ("(virtual)" if b.virtual else ""), b.reset, b.network, ",".join(b.tags)))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    header = ["id", "chip", "port", "reachable", "held by"]
+    if args.probe:
+        header += ["firmware", "capabilities"]
+    rows = [header]
+    for spec in inv.boards:
+        rows.append(_row(spec, args.probe))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     return 0
+
+
+def _row(spec: BoardSpec, probe: bool) -> list[str]:
+    if spec.virtual and not spec.port:
+        return [spec.id, spec.chip, "(virtual, started on demand)", "-", "-"] + (["-", "-"] if probe else [])
+    reachable = _reachable(spec.url)
+    holder = holder_of(spec.url)
+    held = f"pid {holder.get('pid')}@{holder.get('host')}" if holder else "-"
+    row = [spec.id, spec.chip, spec.url, "yes" if reachable else "no", held]
+    if probe:
+        row += _probe(spec) if reachable and not holder else ["-", "-"]
+    return row
+
+
+def _reachable(url: str) -> bool:
+    """Without opening the port: a device path exists, or the rack host accepts TCP."""
+    if url.startswith("/"):
+        return Path(url).exists()
+    parsed = urlparse(url)
+    if parsed.scheme in ("rfc2217", "socket") and parsed.hostname:
+        try:
+            with socket.create_connection((parsed.hostname, parsed.port), timeout=2):
+                return True
+        except OSError:
+            return False
+    return False
+
+
+def _probe(spec: BoardSpec) -> list[str]:
+    from harness.board import Board
+
+    try:
+        board = Board.open(spec)
+    except HilError as exc:
+        return [f"no REPL ({str(exc).splitlines()[0][:40]})", "-"]
+    try:
+        caps = board.capabilities
+        have = [name for name in ("socket", "poll", "dupterm", "webrepl", "wlan", "lwip") if not caps.lacks(name)]
+        return [f"{caps.platform} MicroPython {caps.version}", ",".join(have) or "-"]
+    except HilError as exc:
+        return [f"no answer ({str(exc).splitlines()[0][:40]})", "-"]
+    finally:
+        board.close()

@@ -5,7 +5,8 @@ three installed is the first check. pytest-embedded and labgrid do clash with ea
 other (both define a `target` fixture; pytest-embedded's autouse fixtures then pull
 in labgrid's `target`, which skips every test without `--lg-env`): with both
 installed, disable the one you do not use (`-p no:labgrid` or `-p no:pytest_embedded`).
-Runs in `tox -e coexist`, where both are installed.
+Runs in `tox -e coexist`, where both are installed (that run itself disables
+pytest-embedded, for the same reason).
 """
 
 from __future__ import annotations

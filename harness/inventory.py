@@ -8,7 +8,7 @@ One TOML file per rack or bench::
     port = "/dev/serial/by-id/usb-Silicon_Labs_CP2102_0001-if00-port0"   # or rfc2217://rack3:4001
     baud = 115200
     reset = "classic"          # classic | usb-jtag | none
-    network = "wifi"           # wifi | host | none
+    network = "wifi"           # wifi | host | netns (virtual, root) | none
     tags = ["esp32-lwip"]
 
 A board with ``virtual = true`` and no port is started by the harness on this machine
@@ -27,7 +27,7 @@ from harness.errors import HilError
 
 CHIPS = ("esp32", "esp8266", "esp32s2", "esp32s3", "esp32c3", "esp32c6")
 RESETS = ("classic", "usb-jtag", "none")
-NETWORKS = ("wifi", "host", "none")
+NETWORKS = ("wifi", "host", "netns", "none")
 DEFAULT_INVENTORY = Path(__file__).resolve().parent.parent / "boards" / "virtual.toml"
 
 
@@ -44,6 +44,7 @@ class BoardSpec:
     network: str = "none"
     tags: tuple[str, ...] = ()
     virtual: bool = False
+    address: str = ""  # the board's IP when fixed (a virtual board in its own namespace)
 
     @property
     def url(self) -> str:

@@ -1,7 +1,8 @@
 """How a board reaches this host, and how peers reach the board.
 
 network = "host" (virtual boards): the board shares this host's network stack, so
-both directions use the loopback. network = "wifi": the board joins the access
+both directions use the loopback. network = "netns" (virtual boards, root): the
+board has a namespace of its own behind a veth pair; its address is in the spec. network = "wifi": the board joins the access
 point named in the environment (`harness.wifi`), and the host address it should
 connect back to is the one this host routes to the board from.
 """
@@ -24,6 +25,9 @@ def attach_network(board: Board) -> None:
     kind = board.spec.network
     if kind == "host":
         board.ip, board.host_ip = LOOPBACK, LOOPBACK
+    elif kind == "netns":
+        board.ip = board.spec.address
+        board.host_ip = host_address_towards(board.ip)
     elif kind == "wifi":
         from harness.wifi import join
 

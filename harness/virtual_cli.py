@@ -17,6 +17,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("virtual", help="serve virtual boards on rfc2217://127.0.0.1:PORT")
     p.add_argument("--chip", choices=("esp32", "esp8266"), default="esp32")
     p.add_argument("--count", type=int, default=1)
+    p.add_argument("--network", choices=("host", "netns"), default="host",
+                   help="host: share this host's stack (loopback); netns: a namespace and veth of its own (root)")
     p.add_argument("--inventory", type=Path, help="start the virtual boards of this inventory instead")
     p.add_argument("--inventory-out", type=Path, help="write a boards TOML for the served boards")
     p.add_argument("--workdir", type=Path, help="keep board state (flash, filesystem) here instead of a temp folder")
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if args.inventory:
         specs = [b for b in inventory.load(args.inventory).boards if b.virtual]
     else:
-        specs = specs_for(args.chip, args.count)
+        specs = specs_for(args.chip, args.count, args.network)
     rack = VirtualRack(specs, workdir=args.workdir)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from harness.virtual.circuit import BOOTLOADER, ResetCircuit
+from harness.virtual.netns import Netns
 from harness.virtual.runmode import RunMode
 from harness.virtual.server import Rfc2217Server
 
@@ -73,7 +74,8 @@ class VirtualLine:
 class VirtualBoard:
     """A board on `rfc2217://127.0.0.1:PORT`; its state lives in `workdir`."""
 
-    def __init__(self, board_id: str, chip: str, workdir: Path, binary: str, tcp_port: int = 0):
+    def __init__(self, board_id: str, chip: str, workdir: Path, binary: str, tcp_port: int = 0,
+                 network: str = "host"):
         from harness.virtual.flashstore import FlashStore
 
         self.id = board_id
@@ -89,7 +91,10 @@ class VirtualBoard:
         self.circuit = ResetCircuit(on_reset=self._hold_in_reset, on_boot=self._boot)
         self.line = VirtualLine(self)
         self.server = Rfc2217Server(self.line, board_id, tcp_port=tcp_port)
-        self.run = RunMode(binary, self.sandbox, self.emit, self._crashed)
+        self.netns = Netns.create(board_id) if network == "netns" else None
+        self.address = self.netns.board_ip if self.netns else "127.0.0.1"
+        self.run = RunMode(binary, self.sandbox, self.emit, self._crashed,
+                           prefix=self.netns.prefix() if self.netns else None)
 
     @property
     def url(self) -> str:
@@ -104,6 +109,8 @@ class VirtualBoard:
         self.circuit.close()
         self.server.close()
         self.run.stop()
+        if self.netns:
+            self.netns.delete()
 
     def emit(self, data: bytes) -> None:
         """Bytes the board writes on its UART (at the line's pace when a slow line is injected)."""

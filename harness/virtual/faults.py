@@ -6,6 +6,8 @@ drop     the RFC 2217 connection is closed under the client (a rack host's link 
 vanish   the port goes away for N seconds, then comes back (USB re-enumeration)
 noise    N bytes of line noise on the UART
 slow     the line slows to BAUD (0 restores full speed)
+netcut   the board's network link goes down (network = "netns" boards)
+netup    ... and comes back
 
 Each is reachable in-process (`inject(board, ...)`) and, for boards served by
 `hil virtual`, through a control socket beside the board (`hil fault URL FAULT`).
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from harness.errors import HilError
 
-FAULTS = ("kill", "hang", "drop", "vanish", "noise", "slow")
+FAULTS = ("kill", "hang", "drop", "vanish", "noise", "slow", "netcut", "netup")
 
 
 def inject(board, fault: str, arg: float = 0) -> None:
@@ -40,6 +42,10 @@ def inject(board, fault: str, arg: float = 0) -> None:
         board.emit(os.urandom(int(arg) or 64))
     elif fault == "slow":
         board.slow_baud = int(arg) or None
+    elif fault in ("netcut", "netup"):
+        if board.netns is None:
+            raise HilError("the board shares the host's network; netcut needs network = \"netns\"", board=board.id)
+        board.netns.cut() if fault == "netcut" else board.netns.restore()
     else:
         raise HilError(f"unknown fault {fault!r}", hint=f"one of {', '.join(FAULTS)}")
 

@@ -56,7 +56,7 @@ class Interpreter:
     """One run of the unix port; `on_output` gets its bytes, `on_exit` its return code."""
 
     def __init__(self, binary: str, cwd: Path, on_output: Callable[[bytes], None],
-                 on_exit: Callable[[int], None]):
+                 on_exit: Callable[[int], None], prefix: list[str] | None = None):
         master, slave = os.openpty()
         tty.setraw(slave)
         attrs = termios.tcgetattr(slave)
@@ -64,7 +64,7 @@ class Interpreter:
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
         env = {**os.environ, "HOME": str(cwd), "MICROPYPATH": ".frozen:lib"}
         self._proc = subprocess.Popen(
-            [binary], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
+            [*(prefix or []), binary], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
             start_new_session=True, preexec_fn=_make_controlling_tty, close_fds=True,
         )
         os.close(slave)

@@ -31,7 +31,8 @@ class VirtualRack:
         binary = find_micropython()
         try:
             for spec in self.specs:
-                board = VirtualBoard(spec.id, spec.chip, self.workdir / spec.id, binary)
+                board = VirtualBoard(spec.id, spec.chip, self.workdir / spec.id, binary,
+                                     network="netns" if spec.network == "netns" else "host")
                 self.boards.append(board)
                 board.start()
                 control = FaultControl(board)
@@ -44,7 +45,8 @@ class VirtualRack:
 
     def inventory(self) -> Inventory:
         """The specs with their live URLs filled in."""
-        live = [replace(spec, port=board.url, virtual=True, network=spec.network if spec.network != "none" else "host")
+        live = [replace(spec, port=board.url, virtual=True, address=board.address,
+                        network="netns" if board.netns else "host")
                 for spec, board in zip(self.specs, self.boards)]
         return Inventory(source="virtual rack", boards=live)
 
@@ -62,9 +64,9 @@ class VirtualRack:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def specs_for(chip: str, count: int) -> list[BoardSpec]:
+def specs_for(chip: str, count: int, network: str = "host") -> list[BoardSpec]:
     """`count` virtual boards of one chip, named like a rack would name them."""
-    return [BoardSpec(id=f"virtual-{chip}-{n}", chip=chip, virtual=True, network="host") for n in range(1, count + 1)]
+    return [BoardSpec(id=f"virtual-{chip}-{n}", chip=chip, virtual=True, network=network) for n in range(1, count + 1)]
 
 
 def to_toml(inventory: Inventory) -> str:
@@ -74,5 +76,6 @@ def to_toml(inventory: Inventory) -> str:
         tags = ", ".join(f'"{t}"' for t in b.tags)
         lines += ["[[board]]", f'id = "{b.id}"', f'chip = "{b.chip}"', f'port = "{b.port}"',
                   f"baud = {b.baud}", f'reset = "{b.reset}"', f'network = "{b.network}"',
+                  f'address = "{b.address}"',
                   f"tags = [{tags}]", "virtual = true", ""]
     return "\n".join(lines)

@@ -27,8 +27,9 @@ class RunMode:
     """Owns the interpreter process of one board; output goes to `emit`."""
 
     def __init__(self, binary: str, cwd: Path, emit: Callable[[bytes], None],
-                 on_crash: Callable[[int], None]):
+                 on_crash: Callable[[int], None], prefix: list[str] | None = None):
         self._binary = binary
+        self._prefix = prefix
         self._cwd = cwd
         self._emit = emit
         self._on_crash = on_crash
@@ -55,7 +56,7 @@ class RunMode:
             self._boot_stage = "banner" if raw else None
             self._boot_buffer = b""
             self._tail = b""
-            self._interp = Interpreter(self._binary, self._cwd, self._output, self._exited)
+            self._interp = Interpreter(self._binary, self._cwd, self._output, self._exited, self._prefix)
             if not raw:
                 held, self._held = self._held, []
                 for chunk in held:

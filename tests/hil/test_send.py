@@ -11,19 +11,29 @@ import threading
 
 from tests.hil.device import CONNECT, ERRNO_NAME
 
-# Fill the send buffer without blocking, until the stack says EAGAIN (bounded).
+# Fill the send buffer without blocking until the stack says EAGAIN, and keeps saying
+# it: over a real link the first EAGAIN can be transient (segments in flight get
+# acked into the peer's window and free room), so "full" is EAGAIN five times in a
+# row, 100 ms apart, once the stalled peer's window has closed. Bounded in bytes.
 FILL = ERRNO_NAME + """
+import time
 sock.setblocking(False)
 total = 0
 err = None
+streak = 0
 buf = b'x' * 1024
-while total < 8 * 1024 * 1024:
+while total < 8 * 1024 * 1024 and streak < 5:
     try:
         n = sock.send(buf)
     except OSError as e:
         err = errno_name(e)
-        break
+        if err != 'EAGAIN':
+            break
+        streak += 1
+        time.sleep(0.1)
+        continue
     total += n
+    streak = 0
 print('FULL', total, err)
 """
 

@@ -1,0 +1,85 @@
+"""Results are recorded as each test finishes: they match pytest, and survive a killed run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness.results import ResultsStore
+
+MIXED = '''
+import pytest
+
+def test_pass(board):
+    assert board.eval("1") == 1
+
+def test_fail(board):
+    board.exec("print('secret-word hunter22')")
+    assert board.eval("2") == 3
+
+@pytest.mark.needs("dupterm")
+def test_skip(board):
+    pass
+
+def test_host_only():
+    pass
+'''
+
+
+def test_database_matches_what_pytest_reported(pytester, spec, tmp_path, monkeypatch):
+    monkeypatch.setenv("HIL_WIFI_PASSWORD", "hunter22")
+    db = tmp_path / "results.sqlite"
+    pytester.makepyfile(test_mixed=MIXED)
+    result = pytester.runpytest_subprocess("--hil-port", spec.url, "--hil-chip", "esp32", "--hil-results", str(db),
+                                           "--junitxml", str(tmp_path / "junit.xml"))
+    result.assert_outcomes(passed=2, failed=1, skipped=1)
+    with ResultsStore(db, create=False) as store:
+        run = store.run("latest")
+        rows = {r.test_id.split("::")[1]: r for r in store.results(run.id)}
+        boards = store.boards(run.id)
+        transcript = store.transcript(rows["test_fail[bench]"])
+    assert {k: r.outcome for k, r in rows.items()} == {
+        "test_pass[bench]": "passed", "test_fail[bench]": "failed", "test_skip[bench]": "skipped",
+        "test_host_only": "passed"}
+    assert rows["test_fail[bench]"].board_id == "bench"
+    assert "lacks dupterm" in rows["test_skip[bench]"].message
+    assert [b.board_id for b in boards] == ["bench"] and boards[0].chip == "esp32"
+    assert boards[0].firmware_version  # what the firmware reported, not the inventory
+    assert "secret-word ***" in transcript and "hunter22" not in transcript
+    assert run.ended is not None
+
+
+SLOW = '''
+import time, pytest
+
+@pytest.mark.parametrize("n", range(20))
+def test_slow(board, n):
+    if n == 3:
+        print("KILL-ME", flush=True)
+    time.sleep(0.3)
+'''
+
+
+def test_a_killed_run_keeps_what_it_recorded(pytester, spec, tmp_path):
+    db = tmp_path / "results.sqlite"
+    pytester.makepyfile(test_slow=SLOW)
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-s", "-q", "--hil-port", spec.url,
+                             "--hil-chip", "esp32", "--hil-results", str(db), "-p", "no:cacheprovider"],
+                            cwd=pytester.path, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    for line in proc.stdout:
+        if "KILL-ME" in line or time.monotonic() > deadline:
+            break
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with ResultsStore(db, create=False) as store:
+        run = store.run("latest")
+        passed = [r for r in store.results(run.id) if r.outcome == "passed"]
+    assert run.ended is None
+    assert 3 <= len(passed) < 20

@@ -8,6 +8,8 @@ starts none.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from harness.board import Board
 from harness.errors import HilError
 from harness.inventory import BoardSpec, Inventory
@@ -25,6 +27,7 @@ class BoardPool:
         self._leases: dict[str, Lease] = {}
         self._open: dict[str, Board] = {}
         self._racks: list[RackProcess] = []
+        self._places: dict = {}  # board id -> harness.labgrid.LabgridPlace held for this run
         self._live: dict[str, BoardSpec] = {}
         self.lost: dict[str, str] = {}
         self.recovered: dict[str, list[str]] = {}
@@ -35,8 +38,8 @@ class BoardPool:
             raise HilError(f"lost earlier in this run: {self.lost[board_id]}", board=board_id)
         if board_id not in self._open:
             try:
-                spec = self._resolve(self.inventory.get(board_id))
                 wait = self._lease_wait if wait is None else wait
+                spec = self._resolve(self.inventory.get(board_id), wait)
                 self._leases[board_id] = Lease.acquire(board_id, wait=wait, key=spec.url)
                 self._open[board_id] = Board.open(spec)
             except HilError as exc:
@@ -76,19 +79,37 @@ class BoardPool:
         self.recovered.setdefault(board_id, []).append(step)
         return step
 
-    def _resolve(self, spec: BoardSpec) -> BoardSpec:
-        """A virtual board's live spec (its RFC 2217 URL), starting it on first use.
+    def _resolve(self, spec: BoardSpec, wait: float) -> BoardSpec:
+        """The live spec of a board: where its port is right now.
 
-        Each virtual board gets a rack process of its own, started by the process
-        (or xdist worker) that first needs it: a worker starts only the boards it drives.
+        A virtual board is started on first use, in a rack process of its own (a
+        worker starts only the boards it drives). A labgrid place is acquired through
+        labgrid's coordinator, which locks it across hosts, and gives its RFC 2217 URL.
         """
-        if not spec.virtual or spec.port:
-            return spec
-        if spec.id not in self._live:
+        if spec.id in self._live:
+            return self._live[spec.id]
+        if spec.virtual and not spec.port:
             rack = RackProcess(Inventory(self.inventory.source, [spec]))
             self._racks.append(rack)
             self._live[spec.id] = rack.start().boards[0]
+        elif spec.port.startswith("labgrid://"):
+            from harness.labgrid import from_url  # imported only here: it checks the serial package
+
+            place = from_url(spec.port)
+            self._live[spec.id] = replace(spec, port=place.acquire(timeout=wait))
+            self._places[spec.id] = place
+        else:
+            return spec
         return self._live[spec.id]
+
+    def _release_place(self, board_id: str) -> None:
+        place = self._places.pop(board_id, None)
+        self._live.pop(board_id, None)
+        if place is not None:
+            try:
+                place.release()
+            except HilError:
+                pass  # the coordinator is gone; `hil labgrid release PLACE` clears it later
 
     def lose(self, board_id: str, reason: str) -> None:
         self.lost[board_id] = reason
@@ -98,6 +119,7 @@ class BoardPool:
         lease = self._leases.pop(board_id, None)
         if lease is not None:
             lease.release()
+        self._release_place(board_id)
 
     def close(self) -> None:
         for board in self._open.values():
@@ -106,6 +128,8 @@ class BoardPool:
         for lease in self._leases.values():
             lease.release()
         self._leases.clear()
+        for board_id in list(self._places):
+            self._release_place(board_id)
         for rack in self._racks:
             rack.stop()
         self._racks.clear()

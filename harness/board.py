@@ -21,6 +21,8 @@ from harness.transcript import Transcript
 from harness.transport.serial import open_serial
 
 EOT = b"\x04"
+# What ESP boot ROMs print when flash holds no valid image (ESP32; ESP8266 at 74880 baud).
+NO_FIRMWARE = (b"invalid header:", b"ets_main.c")
 
 
 class DeviceError(Exception):
@@ -59,7 +61,12 @@ class Board:
         transcript.note(f"open {spec.url}")
         transport = open_serial(spec.url, spec.baud, transcript, spec.id)
         board = cls(spec, transport, transcript)
-        board._enter_raw(soft_reset=False)
+        try:
+            board._enter_raw(soft_reset=False, timeout=5)
+        except BoardTimeout:
+            if spec.reset == "none":
+                raise
+            board.hard_reset()  # says "no firmware" when the boot ROM finds no image
         return board
 
     def reopen(self, wait: float = 20.0) -> None:
@@ -163,9 +170,13 @@ class Board:
         self.__dict__.pop("capabilities", None)
         mark = self.transcript.mark()
         hard_reset(self.transport.serial, self.spec.reset, self.id)
-        boot = self.transport.read_until(1, b">>> ", timeout=timeout, timeout_overall=timeout)
+        # A boot log has pauses (second-stage bootloader, PSRAM test) but not 3 s of silence.
+        boot = self.transport.read_until(1, b">>> ", timeout=3, timeout_overall=timeout)
         if not boot.endswith(b">>> "):
-            raise self._timeout("no REPL prompt after hard reset (no firmware, or the board is wedged)", since=mark)
+            if any(marker in boot for marker in NO_FIRMWARE):
+                raise HilError("no firmware: the boot ROM found no valid image in flash", board=self.id,
+                               hint="flash one with `hil flash`")
+            raise self._timeout("no REPL prompt after hard reset (the board is wedged)", since=mark)
         self.transport.in_raw_repl = False
         self._enter_raw(soft_reset=False)
         return _text(boot)

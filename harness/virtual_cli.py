@@ -21,6 +21,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="host: share this host's stack (loopback); netns: a namespace and veth of its own (root)")
     p.add_argument("--inventory", type=Path, help="start the virtual boards of this inventory instead")
     p.add_argument("--inventory-out", type=Path, help="write a boards TOML for the served boards")
+    p.add_argument("--blank", action="store_true", help="leave a new board's flash erased (no firmware: it does not boot)")
     p.add_argument("--workdir", type=Path, help="keep board state (flash, filesystem) here instead of a temp folder")
     p.set_defaults(func=run)
     f = sub.add_parser("fault", help="inject a fault into a virtual board served by `hil virtual`")
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         specs = [b for b in inventory.load(args.inventory).boards if b.virtual]
     else:
         specs = specs_for(args.chip, args.count, args.network)
-    rack = VirtualRack(specs, workdir=args.workdir)
+    rack = VirtualRack(specs, workdir=args.workdir, blank=args.blank)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

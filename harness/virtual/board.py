@@ -7,10 +7,13 @@ import threading
 import time
 from pathlib import Path
 
+from harness.virtual.boot import boot_from_flash
 from harness.virtual.circuit import BOOTLOADER, ResetCircuit
+from harness.virtual.flashstore import FlashStore
 from harness.virtual.netns import Netns
 from harness.virtual.runmode import RunMode
 from harness.virtual.server import Rfc2217Server
+from harness.virtual.testimage import BOOT_OFFSET
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +79,6 @@ class VirtualBoard:
 
     def __init__(self, board_id: str, chip: str, workdir: Path, binary: str, tcp_port: int = 0,
                  network: str = "host"):
-        from harness.virtual.flashstore import FlashStore
-
         self.id = board_id
         self.chip = chip
         self.workdir = workdir
@@ -99,6 +100,12 @@ class VirtualBoard:
     @property
     def url(self) -> str:
         return self.server.url
+
+    def install(self, image: bytes) -> None:
+        """Put an image at the chip's boot offset, as a factory-programmed board comes."""
+        offset = BOOT_OFFSET[self.chip]
+        self.flash.write(offset, image)
+        self.flash.remember_written(offset, len(image))
 
     def start(self) -> None:
         """Power on: the chip boots from flash, then the port opens for clients."""
@@ -141,12 +148,11 @@ class VirtualBoard:
         self.run.stop()
 
     def _boot(self, mode: str) -> None:
-        from harness.virtual.boot import boot_from_flash
-        from harness.virtual.rom import RomBootloader
-
         with self._lock:
             self.run.stop()
             if mode == BOOTLOADER:
+                from harness.virtual.rom import RomBootloader
+
                 self._rom = RomBootloader(self.chip, self.flash, self.emit)
                 self.mode = "rom"
                 self.emit(self._rom.banner())

@@ -14,16 +14,21 @@ from pathlib import Path
 from harness.inventory import BoardSpec, Inventory
 from harness.virtual.board import VirtualBoard
 from harness.virtual.faults import FaultControl
+from harness.virtual.testimage import build
+
+# What a new virtual board's flash holds, as boards come from the factory with a firmware.
+DEFAULT_FIRMWARE = b"esp-hil virtual board firmware (runs the MicroPython unix port)"
 from harness.virtual.interpreter import find_micropython
 
 
 class VirtualRack:
     """Virtual boards for the given specs; `close()` leaves nothing behind."""
 
-    def __init__(self, specs: list[BoardSpec], workdir: Path | None = None):
+    def __init__(self, specs: list[BoardSpec], workdir: Path | None = None, blank: bool = False):
         self._own_workdir = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="hil-virtual-")) if workdir is None else workdir
         self.specs = specs
+        self._blank = blank
         self.boards: list[VirtualBoard] = []
         self._controls: list[FaultControl] = []
 
@@ -34,6 +39,8 @@ class VirtualRack:
                 board = VirtualBoard(spec.id, spec.chip, self.workdir / spec.id, binary,
                                      network="netns" if spec.network == "netns" else "host")
                 self.boards.append(board)
+                if board.flash.blank() and not self._blank:
+                    board.install(build(spec.chip, DEFAULT_FIRMWARE))
                 board.start()
                 control = FaultControl(board)
                 self._controls.append(control)

@@ -85,7 +85,8 @@ class Rfc2217Server:
         except OSError:
             pass
         self._listener.close()
-        self._thread.join(timeout=2)
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
 
     def _serve(self) -> None:
         while not self._closed.is_set():

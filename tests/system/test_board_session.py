@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness.board import DeviceError
+from harness.board import Board, DeviceError
 from harness.errors import BoardTimeout
 
 
@@ -85,3 +85,18 @@ def test_line_stays_open_when_the_interpreter_crashes(session, vboard):
 
 def test_filesystem_is_the_boards_own_folder(session, vboard):
     assert session.eval("__import__('os').getcwd()") == str(vboard.sandbox)
+
+
+def test_a_board_without_firmware_is_reported_as_such(tmp_path):
+    from harness.errors import HilError
+    from harness.virtual.rack import VirtualRack, specs_for
+
+    rack = VirtualRack(specs_for("esp32", 1), workdir=tmp_path / "blank", blank=True)
+    spec = rack.start().boards[0]
+    try:
+        with pytest.raises(HilError) as info:
+            Board.open(spec)
+        assert str(info.value) == ("board 'virtual-esp32-1': no firmware: the boot ROM found no valid image "
+                                   "in flash (flash one with `hil flash`)")
+    finally:
+        rack.close()

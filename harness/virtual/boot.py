@@ -1,0 +1,57 @@
+"""What the chip does after reset with GPIO0 high: check the image in flash, boot it or not.
+
+Valid means esptool's own loader reads an image at the chip's boot offset and its
+checksum matches. The boot log is the ROM's lines a real chip prints, then one line
+of ours naming the SHA-256 of the image last flashed, so the harness confirms what a
+virtual board runs the way it confirms a real one (flash MD5, banner).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+
+import esptool.bin_image as bin_image
+from esptool.util import FatalError
+
+from harness.virtual.flashstore import FlashStore
+from harness.virtual.testimage import BOOT_OFFSET
+
+# The ROM's first lines after a power-on reset from flash (ESP32 at 115200; the ESP8266's
+# come at 74880 baud and look like garbage at 115200 on hardware: we print them readable).
+ROM_BOOT = {
+    "esp32": b"ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n",
+    "esp8266": b"\r\n ets Jan  8 2013,rst cause:2, boot mode:(3,6)\r\n\r\n",
+}
+# What a real chip prints when flash holds no valid image (ESP32 repeats it while it retries).
+NO_IMAGE = {
+    "esp32": b"invalid header: 0xffffffff\r\n" * 3,
+    "esp8266": b"ets_main.c \r\n",
+}
+
+
+@dataclass(frozen=True)
+class BootResult:
+    ok: bool
+    log: bytes
+    image_sha256: str | None = None
+
+
+def boot_from_flash(chip: str, flash: FlashStore) -> BootResult:
+    offset = BOOT_OFFSET[chip]
+    head = flash.read(offset, 64 * 1024)
+    rom = ROM_BOOT[chip]
+    try:
+        image = bin_image.LoadFirmwareImage(chip, head)
+        valid = image.checksum == image.calculate_checksum()
+        if getattr(image, "append_digest", False):  # ESP32 images end in a SHA-256 of themselves
+            valid = valid and image.stored_digest == image.calc_digest
+    except (FatalError, ValueError, IndexError, RuntimeError, struct.error):
+        valid = False
+    if not valid:
+        return BootResult(False, rom + NO_IMAGE[chip])
+    start, length = flash.last_written or (offset, len(head))
+    sha = hashlib.sha256(flash.read(start, length)).hexdigest()
+    line = f"virtual-board: image sha256={sha} offset=0x{start:x} size={length}\r\n".encode()
+    return BootResult(True, rom + line, sha)

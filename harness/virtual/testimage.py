@@ -1,0 +1,37 @@
+"""Valid ESP32 / ESP8266 firmware images, built with esptool's own image classes.
+
+A virtual board boots what its flash holds, so it needs images that esptool and the
+boot check accept: the right magic, segments and checksum. The payload is a marker
+string (e.g. the MicroPython version the virtual firmware stands for); nothing in it
+runs: the run mode is always the unix port.
+"""
+
+from __future__ import annotations
+
+import esptool.bin_image as bin_image
+
+# Where the boot ROM looks for the first image: ESP32 after the 4 KiB it keeps free, ESP8266 at 0.
+BOOT_OFFSET = {"esp32": 0x1000, "esp8266": 0x0}
+
+
+def build(chip: str, payload: bytes = b"MicroPython virtual firmware") -> bytes:
+    """An image for `chip` carrying `payload` in one data segment."""
+    data = payload + b"\0" * (-len(payload) % 4 or 4)
+    if chip == "esp32":
+        image = bin_image.ESP32FirmwareImage()
+        image.entrypoint = 0x40080000
+        image.segments = [_segment(0x3FFB0000, data)]
+        return image.save(None)
+    if chip == "esp8266":
+        image = bin_image.ESP8266ROMFirmwareImage()
+        image.entrypoint = 0x40100000
+        image.segments = [_segment(0x3FFE8000, data)]
+        _irom, other = image.save(None)
+        return other
+    raise ValueError(f"no test image for chip {chip!r}")
+
+
+def _segment(addr: int, data: bytes) -> bin_image.ImageSegment:
+    segment = bin_image.ImageSegment(addr, data)
+    segment.name = ".data"  # esptool's save() names segments in its log
+    return segment

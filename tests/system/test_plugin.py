@@ -33,6 +33,7 @@ def test_bench_port_runs_tests_skips_by_capability_and_attaches_transcripts(suit
     assert "test_on_board[bench]" in out
     assert "board bench lacks dupterm: firmware has no os.dupterm (linux MicroPython" in out
     assert "board bench transcript" in out and "marker-in-transcript" in out
+    assert "esp-hil: behaviours per board" in out and "bench: asserted suite" in out
 
 
 def test_virtual_default_rack_is_started_and_stopped(pytester):

@@ -1,0 +1,53 @@
+"""The end-of-run summary: per board, which behaviours were asserted and which could not be.
+
+A behaviour is a test module of the suite (`tests/hil/test_dupterm.py` -> dupterm);
+it counts as asserted on a board when at least one of its tests ran there, and as
+not asserted when all were skipped, with the skip reasons (what the board lacked).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from harness.recording import BOARD_PROP
+
+
+class Summary:
+    def __init__(self) -> None:
+        self._ran: dict[str, set[str]] = defaultdict(set)
+        self._skipped: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        board = dict(report.user_properties).get(BOARD_PROP)
+        if not board:
+            return
+        behaviour = _behaviour(report.nodeid)
+        if report.when == "call":
+            self._ran[board].add(behaviour)
+        elif report.when == "setup" and report.skipped and isinstance(report.longrepr, tuple):
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+            self._skipped[board][behaviour].add(reason.split(": ", 1)[-1])
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        boards = sorted(set(self._ran) | set(self._skipped))
+        if not boards:
+            return
+        terminalreporter.section("esp-hil: behaviours per board")
+        for board in boards:
+            ran = sorted(self._ran[board])
+            missing = {b: r for b, r in self._skipped[board].items() if b not in self._ran[board]}
+            terminalreporter.write_line(f"{board}: asserted {', '.join(ran) or 'nothing'}")
+            for behaviour, reasons in sorted(missing.items()):
+                terminalreporter.write_line(f"{' ' * len(board)}  not asserted: {behaviour} ({'; '.join(sorted(reasons))})")
+
+
+def _behaviour(nodeid: str) -> str:
+    module = nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+    return module.removeprefix("test_").replace("_", " ")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Summary(), "hil-summary")

@@ -36,6 +36,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(*capabilities): skip on a board that lacks one of these capabilities")
+    if config.getoption("help"):
+        return
     try:
         inv = _run_inventory(config)
     except HilError as exc:

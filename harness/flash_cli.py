@@ -1,0 +1,70 @@
+"""`hil firmware add|list` and `hil flash`: the catalog and the flasher from the command line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness import inventory
+from harness.errors import HilError
+from harness.firmware import MANIFEST, Catalog, describe
+from harness.flash import Flasher
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    fw = sub.add_parser("firmware", help="the firmware catalog (firmware/manifest.toml)")
+    fw_sub = fw.add_subparsers(dest="firmware_command", required=True)
+    add = fw_sub.add_parser("add", help="record an image: chip from its header, size, SHA-256, version")
+    add.add_argument("file", type=Path)
+    add.add_argument("--name")
+    add.add_argument("--manifest", type=Path, default=MANIFEST)
+    add.set_defaults(func=firmware_add)
+    ls = fw_sub.add_parser("list", help="the images of the manifest")
+    ls.add_argument("--manifest", type=Path, default=MANIFEST)
+    ls.set_defaults(func=firmware_list)
+
+    fl = sub.add_parser("flash", help="flash a board: --board ID --firmware NAME, or --port URL --chip CHIP IMAGE")
+    fl.add_argument("image", nargs="?", type=Path, help="an image file (bench use, with --port and --chip)")
+    fl.add_argument("--board", help="a board of the inventory")
+    fl.add_argument("--boards", type=Path, default=inventory.DEFAULT_INVENTORY)
+    fl.add_argument("--firmware", help="an image of the catalog")
+    fl.add_argument("--manifest", type=Path, default=MANIFEST)
+    fl.add_argument("--port", help="bench: the board's pyserial URL or by-id path")
+    fl.add_argument("--chip", help="bench: the board's chip")
+    fl.add_argument("--offset", type=lambda text: int(text, 0), help="bench: flash offset (default: the chip's)")
+    fl.add_argument("--force", action="store_true", help="write even when the board already holds the image")
+    fl.add_argument("--erase", action="store_true", help="erase the whole flash first")
+    fl.set_defaults(func=flash)
+
+
+def firmware_add(args: argparse.Namespace) -> int:
+    fw = Catalog(args.manifest).add(args.file, args.name)
+    print(f"added {fw.name}: {fw.chip}, {fw.size} bytes at 0x{fw.offset:x}, {fw.version or 'no version string'}, "
+          f"sha256 {fw.sha256}")
+    return 0
+
+
+def firmware_list(args: argparse.Namespace) -> int:
+    for fw in Catalog(args.manifest).images.values():
+        print(f"{fw.name}  {fw.chip}  {fw.version or '-'}  {fw.size}  {fw.sha256[:16]}")
+    return 0
+
+
+def flash(args: argparse.Namespace) -> int:
+    if args.port:
+        if not (args.chip and args.image):
+            raise HilError("bench flashing needs --port, --chip and an IMAGE", hint="e.g. hil flash --port /dev/ttyUSB0 --chip esp32 fw.bin")
+        spec = inventory.bench(args.port, args.chip).boards[0]
+        fw = describe(args.image)
+        if args.offset is not None:
+            fw = type(fw)(**{**fw.__dict__, "offset": args.offset})
+        data = args.image.read_bytes()
+    else:
+        if not (args.board and args.firmware):
+            raise HilError("say which board and which firmware", hint="hil flash --board ID --firmware NAME")
+        spec = inventory.load(args.boards).get(args.board)
+        fw, data = Catalog(args.manifest).checked(args.firmware)
+    outcome = Flasher(spec).flash(fw, data, force=args.force, erase=args.erase)
+    verb = "flashed" if outcome.written else "already held"
+    print(f"{spec.id}: {verb} {fw.name} in {outcome.seconds:.1f}s; running {outcome.running}")
+    return 0

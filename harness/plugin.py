@@ -30,6 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run on this board of the inventory (repeatable; default: every board)")
     group.addoption("--hil-port", metavar="URL", help="a bench board without an inventory: its pyserial URL or by-id path")
     group.addoption("--hil-chip", metavar="CHIP", help="the chip of the --hil-port board (esp32, esp8266, ...)")
+    group.addoption("--hil-firmware", metavar="NAME", help="flash this image of firmware/manifest.toml onto each board first")
+    group.addoption("--hil-flash", choices=("auto", "always", "never"), default="auto",
+                    help="with --hil-firmware: auto skips boards that already hold it (flash MD5); always rewrites")
     group.addoption("--hil-mode", choices=(MATRIX, ANY), default=MATRIX,
                     help="matrix: each board test on every selected board (default); any: once, on any free board")
 
@@ -40,10 +43,12 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         inv = _run_inventory(config)
+        firmware = _firmware(config)
     except HilError as exc:
         raise pytest.UsageError(str(exc)) from None
     workerinput = getattr(config, "workerinput", {})
-    config.stash[POOL_KEY] = BoardPool(inv, preferred=workerinput.get("hil_boards"))
+    config.stash[POOL_KEY] = BoardPool(inv, preferred=workerinput.get("hil_boards"), firmware=firmware,
+                                       flash_mode=config.getoption("--hil-flash"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -61,6 +66,16 @@ def _run_inventory(config: pytest.Config) -> Inventory:
                            hint="give both, e.g. --hil-port /dev/ttyUSB0 --hil-chip esp32")
         return inventory.bench(port, chip)
     return _select(config, inventory.load(_inventory_file(config)))
+
+
+def _firmware(config: pytest.Config):
+    """The run's image, checked against the catalog before any board is touched."""
+    name = config.getoption("--hil-firmware")
+    if not name:
+        return None
+    from harness.firmware import Catalog
+
+    return Catalog(config.rootpath / "firmware" / "manifest.toml").checked(name)
 
 
 def _inventory_file(config: pytest.Config) -> Path:
@@ -126,5 +141,7 @@ def _board_info(pool: BoardPool, board_id: str) -> dict:
     spec = pool.inventory.get(board_id)
     board = pool.opened(board_id)
     caps = board.__dict__.get("capabilities") if board else None
+    fw = pool.firmware[0] if pool.firmware else None
     return {"chip": spec.chip, "url": board.spec.url if board else spec.url, "virtual": spec.virtual,
-            "firmware_version": caps.version if caps else None}
+            "firmware_version": caps.version if caps else None,
+            "firmware_name": fw.name if fw else None, "firmware_sha256": fw.sha256 if fw else None}

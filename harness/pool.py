@@ -20,8 +20,11 @@ from harness.rack_process import RackProcess
 class BoardPool:
     """Open boards by id, lazily; remember which were lost and why."""
 
-    def __init__(self, inventory: Inventory, lease_wait: float = 60.0, preferred: list[str] | None = None):
+    def __init__(self, inventory: Inventory, lease_wait: float = 60.0, preferred: list[str] | None = None,
+                 firmware: tuple | None = None, flash_mode: str = "never"):
         self.inventory = inventory
+        self.firmware = firmware  # (Firmware, bytes) checked against the catalog, or None
+        self._flash_mode = flash_mode
         self._preferred = list(preferred or [])
         self._lease_wait = lease_wait
         self._leases: dict[str, Lease] = {}
@@ -41,6 +44,7 @@ class BoardPool:
                 wait = self._lease_wait if wait is None else wait
                 spec = self._resolve(self.inventory.get(board_id), wait)
                 self._leases[board_id] = Lease.acquire(board_id, wait=wait, key=spec.url)
+                self._flash(spec)
                 self._open[board_id] = Board.open(spec)
             except HilError as exc:
                 self.lose(board_id, str(exc).splitlines()[0])
@@ -101,6 +105,15 @@ class BoardPool:
         else:
             return spec
         return self._live[spec.id]
+
+    def _flash(self, spec: BoardSpec) -> None:
+        """Put the run's firmware on the board before its first test (auto skips what holds it)."""
+        if self.firmware is None or self._flash_mode == "never":
+            return
+        from harness.flash import Flasher
+
+        fw, data = self.firmware
+        Flasher(spec).flash(fw, data, force=self._flash_mode == "always")
 
     def _release_place(self, board_id: str) -> None:
         place = self._places.pop(board_id, None)

@@ -87,6 +87,7 @@ class VirtualBoard:
         self.flash = FlashStore(workdir / "flash.bin", size=FLASH_SIZE)
         self.mode = "off"
         self.slow_baud: int | None = None  # fault: a line slowed to this baud
+        self.rom_max_baud: int | None = None  # fault: the bootloader's link fails above this baud
         self._lock = threading.RLock()
         self._rom = None
         self.circuit = ResetCircuit(on_reset=self._hold_in_reset, on_boot=self._boot)
@@ -154,6 +155,7 @@ class VirtualBoard:
                 from harness.virtual.rom import RomBootloader
 
                 self._rom = RomBootloader(self.chip, self.flash, self.emit)
+                self._rom.max_reliable_baud = self.rom_max_baud
                 self.mode = "rom"
                 self.emit(self._rom.banner())
                 return

@@ -6,6 +6,7 @@ drop     the RFC 2217 connection is closed under the client (a rack host's link 
 vanish   the port goes away for N seconds, then comes back (USB re-enumeration)
 noise    N bytes of line noise on the UART
 slow     the line slows to BAUD (0 restores full speed)
+romlimit the bootloader's link cannot hold more than BAUD (0: no limit): esptool's sync fails above
 netcut   the board's network link goes down (network = "netns" boards)
 netup    ... and comes back
 
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from harness.errors import HilError
 
-FAULTS = ("kill", "hang", "drop", "vanish", "noise", "slow", "netcut", "netup")
+FAULTS = ("kill", "hang", "drop", "vanish", "noise", "slow", "romlimit", "netcut", "netup")
 
 
 def inject(board, fault: str, arg: float = 0) -> None:
@@ -42,6 +43,8 @@ def inject(board, fault: str, arg: float = 0) -> None:
         board.emit(os.urandom(int(arg) or 64))
     elif fault == "slow":
         board.slow_baud = int(arg) or None
+    elif fault == "romlimit":
+        board.rom_max_baud = int(arg) or None
     elif fault in ("netcut", "netup"):
         if board.netns is None:
             raise HilError("the board shares the host's network; netcut needs network = \"netns\"", board=board.id)

@@ -29,7 +29,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hil-board", metavar="ID", action="append", default=[],
                     help="run on this board of the inventory (repeatable; default: every board)")
     group.addoption("--hil-port", metavar="URL", help="a bench board without an inventory: its pyserial URL or by-id path")
-    group.addoption("--hil-chip", metavar="CHIP", help="the chip of the --hil-port board (esp32, esp8266, ...)")
+    group.addoption("--hil-chip", metavar="CHIP",
+                    help="with --hil-port: that board's chip; otherwise: run on the inventory's boards of this chip")
+    group.addoption("--hil-board-tag", metavar="TAG", action="append", default=[],
+                    help="run on the boards carrying this tag (repeatable: all of them)")
     group.addoption("--hil-firmware", metavar="NAME", help="flash this image of firmware/manifest.toml onto each board first")
     group.addoption("--hil-flash", choices=("auto", "always", "never"), default="auto",
                     help="with --hil-firmware: auto skips boards that already hold it (flash MD5); always rewrites")
@@ -60,10 +63,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _run_inventory(config: pytest.Config) -> Inventory:
     """The boards of this run: a bench port, or an inventory file (virtual by default)."""
     port, chip = config.getoption("--hil-port"), config.getoption("--hil-chip")
-    if port or chip:
-        if not (port and chip):
-            raise HilError("--hil-port and --hil-chip go together",
-                           hint="give both, e.g. --hil-port /dev/ttyUSB0 --hil-chip esp32")
+    if port:
+        if not chip:
+            raise HilError("--hil-port needs --hil-chip", hint="give both, e.g. --hil-port /dev/ttyUSB0 --hil-chip esp32")
         return inventory.bench(port, chip)
     return _select(config, inventory.load(_inventory_file(config)))
 
@@ -87,10 +89,14 @@ def _inventory_file(config: pytest.Config) -> Path:
 
 
 def _select(config: pytest.Config, inv: Inventory) -> Inventory:
-    wanted = config.getoption("--hil-board")
-    if not wanted:
-        return inv
-    return Inventory(source=inv.source, boards=[inv.get(board_id) for board_id in wanted])
+    """The boards named, or carrying every tag and the chip asked for; none left is an error."""
+    wanted, tags, chip = config.getoption("--hil-board"), config.getoption("--hil-board-tag"), config.getoption("--hil-chip")
+    boards = [inv.get(board_id) for board_id in wanted] if wanted else list(inv.boards)
+    boards = [b for b in boards if set(tags) <= set(b.tags) and (not chip or b.chip == chip)]
+    if not boards:
+        asked = ", ".join([*(f"tag {t}" for t in tags), *([f"chip {chip}"] if chip else [])])
+        raise HilError(f"no board of {inv.source} matches {asked}", hint="see `hil boards --boards FILE` for tags and chips")
+    return Inventory(source=inv.source, boards=boards)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -46,7 +46,9 @@ def test_virtual_default_rack_is_started_and_stopped(pytester):
 @pytest.mark.parametrize("args, words", [
     (["--hil-boards", "missing.toml"], "inventory missing.toml not found"),
     (["--hil-board", "nope"], "unknown board 'nope'"),
-    (["--hil-port", "rfc2217://127.0.0.1:1"], "--hil-port and --hil-chip go together"),
+    (["--hil-port", "rfc2217://127.0.0.1:1"], "--hil-port needs --hil-chip"),
+    (["--hil-board-tag", "no-such-tag"], "matches tag no-such-tag"),
+    (["--hil-chip", "esp32s3"], "matches chip esp32s3"),
 ])
 def test_bad_input_is_one_line(pytester, args, words):
     pytester.makepyfile(test_x="def test_x(board):\n    pass\n")
@@ -103,3 +105,27 @@ port = "{live[1].url}"
         assert "board 'bad': lost earlier in this run" in out
     finally:
         rack.close()
+
+
+def test_tag_and_chip_select_boards(pytester):
+    pytester.makepyfile(test_x="def test_x(board):\n    pass\n")
+    pytester.makefile(".toml", rack="""
+[[board]]
+id = "a"
+chip = "esp32"
+virtual = true
+tags = ["lwip", "bench"]
+
+[[board]]
+id = "b"
+chip = "esp8266"
+virtual = true
+tags = ["lwip"]
+""")
+    def ids(*args):
+        result = pytester.runpytest_subprocess("--hil-boards", "rack.toml", "--collect-only", "-q", *args)
+        return sorted(line.split("[")[1].rstrip("]") for line in result.stdout.lines if "::test_x[" in line)
+    assert ids() == ["a", "b"]
+    assert ids("--hil-board-tag", "lwip") == ["a", "b"]
+    assert ids("--hil-board-tag", "lwip", "--hil-board-tag", "bench") == ["a"]
+    assert ids("--hil-chip", "esp8266") == ["b"]

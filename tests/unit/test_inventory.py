@@ -73,3 +73,8 @@ def test_unknown_board_id_names_the_known_ones(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(HilError, match="not found"):
         inventory.load(tmp_path / "none.toml")
+
+
+def test_rack_example_loads():
+    inv = inventory.load(inventory.DEFAULT_INVENTORY.parent / "rack-example.toml")
+    assert {b.id for b in inv.boards} >= {"rack1-esp8266-a", "rack2-esp8266-b"}

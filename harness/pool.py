@@ -75,8 +75,9 @@ class BoardPool:
         from harness.recovery import recover
 
         board = self._open[board_id]
+        reflash = (lambda: self._flash(board.spec, force=True)) if self.firmware and self._flash_mode != "never" else None
         try:
-            step = recover(board)
+            step = recover(board, reflash)
         except HilError as exc:
             self.lose(board_id, str(exc).splitlines()[0])
             raise
@@ -106,14 +107,14 @@ class BoardPool:
             return spec
         return self._live[spec.id]
 
-    def _flash(self, spec: BoardSpec) -> None:
+    def _flash(self, spec: BoardSpec, force: bool = False) -> None:
         """Put the run's firmware on the board before its first test (auto skips what holds it)."""
         if self.firmware is None or self._flash_mode == "never":
             return
         from harness.flash import Flasher
 
         fw, data = self.firmware
-        Flasher(spec).flash(fw, data, force=self._flash_mode == "always")
+        Flasher(spec).flash(fw, data, force=force or self._flash_mode == "always")
 
     def _release_place(self, board_id: str) -> None:
         place = self._places.pop(board_id, None)

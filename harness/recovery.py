@@ -25,7 +25,7 @@ def ladder(board: Board, reflash: Callable[[], None] | None = None) -> list[Step
         steps.append(("hard reset", lambda: board.hard_reset(timeout=10)))
     steps.append(("reopen port", lambda: board.reopen(wait=20)))
     if reflash is not None:
-        steps.append(("reflash", lambda: (reflash(), board.reopen(wait=20))))
+        steps.append(("reflash", lambda: (board.close(), reflash(), board.reopen(wait=20))))  # the flasher needs the port
     return steps
 
 

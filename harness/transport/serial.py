@@ -66,6 +66,7 @@ def open_serial(url: str, baud: int, transcript: Transcript, board_id: str) -> S
         transport = SerialTransport(url, baudrate=baud, timeout=READ_TIMEOUT)
     except (TransportError, OSError, ValueError) as exc:
         raise HilError(f"cannot open {url}: {exc}", board=board_id,
-                       hint="check the board is attached (or its rack host is up) and the port in the inventory") from None
+                       hint="check the board is attached or its rack host is up, the port in the inventory, "
+                            "and that no other program (a terminal, another run) holds the port") from None
     transport.serial = RecordingSerial(transport.serial, transcript)
     return transport

@@ -100,3 +100,13 @@ def test_a_board_without_firmware_is_reported_as_such(tmp_path):
                                    "in flash (flash one with `hil flash`)")
     finally:
         rack.close()
+
+
+def test_a_port_held_by_another_program_is_one_clear_line(session, spec):
+    from harness.errors import HilError
+
+    with pytest.raises(HilError) as info:
+        Board.open(spec)  # `session` holds the port, as a terminal program would
+    text = str(info.value)
+    assert text.startswith(f"board 'virtual-esp32-1': cannot open {spec.url}") and "holds the port" in text
+    assert "\n" not in text

@@ -1,0 +1,1 @@
+"""Helpers for the harness's own tests."""

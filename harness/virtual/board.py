@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from harness.virtual.boot import boot_from_flash
 from harness.virtual.circuit import BOOTLOADER, ResetCircuit
@@ -90,6 +91,7 @@ class VirtualBoard:
         self.rom_max_baud: int | None = None  # fault: the bootloader's link fails above this baud
         self._lock = threading.RLock()
         self._rom = None
+        self._taps: list[Callable[[bytes], None]] = []
         self.circuit = ResetCircuit(on_reset=self._hold_in_reset, on_boot=self._boot)
         self.line = VirtualLine(self)
         self.server = Rfc2217Server(self.line, board_id, tcp_port=tcp_port)
@@ -125,6 +127,17 @@ class VirtualBoard:
         if self.slow_baud:
             time.sleep(len(data) * 10 / self.slow_baud)
         self.server.send(data)
+        for tap in list(self._taps):
+            tap(data)
+
+    def add_tap(self, callback: Callable[[bytes], None]) -> Callable[[], None]:
+        """Copy the board's output to `callback` too (a dupterm stream: WebREPL); returns remove."""
+        self._taps.append(callback)
+
+        def remove() -> None:
+            if callback in self._taps:
+                self._taps.remove(callback)
+        return remove
 
     def receive(self, data: bytes) -> None:
         """Bytes the host wrote to the board's UART."""

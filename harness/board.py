@@ -62,11 +62,15 @@ class Board:
         transport = open_serial(spec.url, spec.baud, transcript, spec.id)
         board = cls(spec, transport, transcript)
         try:
-            board._enter_raw(soft_reset=False, timeout=5)
-        except BoardTimeout:
-            if spec.reset == "none":
-                raise
-            board.hard_reset()  # says "no firmware" when the boot ROM finds no image
+            try:
+                board._enter_raw(soft_reset=False, timeout=5)
+            except BoardTimeout:
+                if spec.reset == "none":
+                    raise
+                board.hard_reset()  # says "no firmware" when the boot ROM finds no image
+        except BaseException:
+            board.close()  # the port is free for whoever comes next (the flasher, most often)
+            raise
         return board
 
     def reopen(self, wait: float = 20.0) -> None:

@@ -5,12 +5,19 @@ holding the chip in reset; DTR asserted (and RTS not) pulls GPIO0 low, selecting
 the ROM bootloader. Both asserted, or neither, leaves both high, which is why
 opening a port (pyserial asserts both) does not reset the board.
 
-EN has an RC delay on real boards: the chip leaves reset a little after EN is
+EN has an RC delay on real boards: the chip leaves reset a while after EN is
 released, and samples GPIO0 then. esptool's reset sequence relies on it (it
 releases EN a moment before it pulls GPIO0 low), so the model samples GPIO0
-`settle` seconds after EN goes high. Over a real RFC 2217 link the gaps between
-line changes are 50-100 ms, which a real circuit can miss (esptool issue 383);
-on loopback they are sub-millisecond, so a virtual board always catches it.
+`settle` seconds after EN goes high.
+
+How long that is decides whether esptool's reset works across RFC 2217. pyserial's
+RFC 2217 client waits for the server's acknowledgement of each line change by
+polling every 50 ms, so GPIO0 goes low 50 ms or more after EN is released and
+stays low for 150 ms (esptool's second variant: 650 ms). A DevKit with 10 kOhm and
+1 uF on EN leaves reset after about 14 ms and misses it: that is esptool issue
+383, and why a rack host that flashes its boards runs esp_rfc2217_server. The
+virtual board models a board with the common fix for a flaky auto-reset, 10 uF on
+EN: tau = 100 ms, out of reset at ~0.75 VDD after about 140 ms, inside the window.
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ from typing import Callable
 
 BOOTLOADER = "bootloader"
 FLASH = "flash"
+EN_RC_SETTLE = 0.14  # seconds from EN released to the chip out of reset (10 kOhm, 10 uF)
 
 
 class ResetCircuit:
     """Turns DTR/RTS changes into `on_reset()` (EN low) and `on_boot(mode)` (EN released)."""
 
-    def __init__(self, on_reset: Callable[[], None], on_boot: Callable[[str], None], settle: float = 0.02):
+    def __init__(self, on_reset: Callable[[], None], on_boot: Callable[[str], None], settle: float = EN_RC_SETTLE):
         self._on_reset = on_reset
         self._on_boot = on_boot
         self._settle = settle

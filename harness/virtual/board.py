@@ -12,6 +12,7 @@ from harness.virtual.boot import boot_from_flash
 from harness.virtual.circuit import BOOTLOADER, ResetCircuit
 from harness.virtual.flashstore import FlashStore
 from harness.virtual.netns import Netns
+from harness.virtual.rom import RomBootloader
 from harness.virtual.runmode import RunMode
 from harness.virtual.server import Rfc2217Server
 from harness.virtual.testimage import BOOT_OFFSET
@@ -158,21 +159,26 @@ class VirtualBoard:
     def _hold_in_reset(self) -> None:
         with self._lock:
             self.mode = "off"
-            self._rom = None
+            self._leave_rom()
         self.run.stop()
+
+    def _leave_rom(self) -> None:
+        if self._rom is not None:
+            self._rom.close()
+            self._rom = None
 
     def _boot(self, mode: str) -> None:
         with self._lock:
             self.run.stop()
             if mode == BOOTLOADER:
-                from harness.virtual.rom import RomBootloader
-
-                self._rom = RomBootloader(self.chip, self.flash, self.emit)
+                self._leave_rom()
+                self._rom = RomBootloader(self.chip, self.flash, self.emit, boot=self._boot,
+                                          line_baud=self.line.baudrate)
                 self._rom.max_reliable_baud = self.rom_max_baud
                 self.mode = "rom"
                 self.emit(self._rom.banner())
                 return
-            self._rom = None
+            self._leave_rom()
             result = boot_from_flash(self.chip, self.flash)
             self.emit(result.log)
             if not result.ok:

@@ -23,7 +23,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import serial
 from esptool import cmds
+from esptool.loader import DEFAULT_TIMEOUT
 from esptool.util import FatalError
 from serial import SerialException
 
@@ -45,6 +47,21 @@ class FlashOutcome:
     baud: int          # the baud the write (or check) ran at
     running: str       # what the board says it runs after the reset
     seconds: float
+
+
+def _open_port(url: str) -> serial.Serial:
+    """The port as esptool opens it, but with esptool's default command timeout already set.
+
+    esptool sets each command's timeout on the port and restores it afterwards. On
+    an RFC 2217 link every change renegotiates the line settings, which pyserial's
+    client waits for in 50 ms polls: opened with no timeout, each command costs two
+    of them. Opened with the default, commands that use it change nothing. Local
+    ports (termios) are unaffected either way.
+    """
+    port = serial.serial_for_url(url, do_not_open=True, exclusive=True)
+    port.timeout = DEFAULT_TIMEOUT
+    port.open()
+    return port
 
 
 def _chip_name(esp) -> str:
@@ -90,7 +107,7 @@ class Flasher:
         if self.spec.reset == "none":
             self.say("no reset wiring: hold BOOT (GPIO0) and tap RESET now")
         self.say(f"connecting ({CONNECT_MODE[self.spec.reset]})")
-        esp = cmds.detect_chip(self.spec.url, ROM_BAUD, CONNECT_MODE[self.spec.reset], connect_attempts=3)
+        esp = cmds.detect_chip(_open_port(self.spec.url), ROM_BAUD, CONNECT_MODE[self.spec.reset], connect_attempts=3)
         try:
             detected = _chip_name(esp)
             if detected != fw.chip:

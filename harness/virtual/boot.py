@@ -40,7 +40,7 @@ class BootResult:
 
 def boot_from_flash(chip: str, flash: FlashStore) -> BootResult:
     offset = BOOT_OFFSET[chip]
-    head = flash.read(offset, 64 * 1024)
+    head = flash.read(offset, flash.size - offset)  # the image, however long, and what follows
     rom = ROM_BOOT[chip]
     try:
         image = bin_image.LoadFirmwareImage(chip, head)

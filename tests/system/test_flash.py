@@ -1,0 +1,153 @@
+"""Flashing virtual boards through their virtual ROM: with the harness, esptool's API and its CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from esptool import cmds
+
+from harness.board import Board
+from harness.errors import HilError
+from harness.firmware import Catalog
+from harness.flash import Flasher, _open_port
+from harness.virtual import faults
+from harness.virtual.rack import VirtualRack, specs_for
+from harness.virtual.testimage import BOOT_OFFSET, build
+
+CHIPS = ["esp32", "esp8266"]
+
+
+@pytest.fixture(params=CHIPS)
+def chip_rack(request, tmp_path):
+    rack = VirtualRack(specs_for(request.param, 1), workdir=tmp_path / "rack", blank=True)
+    spec = rack.start().boards[0]
+    yield request.param, rack, spec
+    rack.close()
+
+
+def _firmware(folder: Path, chip: str, payload: bytes = b"MicroPython v1.24.1 on 2024-11-29"):
+    path = folder / f"{chip}.bin"
+    path.write_bytes(build(chip, payload + bytes(range(256)) * 64))
+    catalog = Catalog(folder / "firmware" / "manifest.toml")
+    catalog.add(path, f"{chip}-test")
+    fw, data = catalog.checked(f"{chip}-test")
+    return fw, data, path
+
+
+def _esptool(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "esptool", *args], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, f"esptool {' '.join(args)}:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def _read_back(url: str, offset: int, length: int) -> bytes:
+    esp = cmds.run_stub(cmds.detect_chip(_open_port(url), 115200, "default-reset"))
+    try:
+        return esp.read_flash(offset, length)
+    finally:
+        cmds.reset_chip(esp, "hard-reset")
+        esp._port.close()
+
+
+def test_harness_flashes_a_blank_board_then_skips_when_identical(chip_rack, tmp_path):
+    chip, _rack, spec = chip_rack
+    with pytest.raises(HilError, match="no firmware"):
+        Board.open(spec)
+    fw, data, _ = _firmware(tmp_path, chip)
+    messages: list[str] = []
+    first = Flasher(spec, progress=messages.append).flash(fw, data)
+    assert first.written and first.running == f"image sha256 {fw.sha256}"
+    second = Flasher(spec, progress=messages.append).flash(fw, data)
+    assert not second.written and second.running == first.running
+    assert any("write skipped" in m for m in messages)
+    assert _read_back(spec.url, BOOT_OFFSET[chip], len(data)) == data
+
+
+def test_plain_esptool_cli_on_both_chips(tmp_path):
+    """The unmodified esptool command line, default reset and stub, against each personality."""
+    rack = VirtualRack([*specs_for("esp32", 1), *specs_for("esp8266", 1)], workdir=tmp_path / "rack", blank=True)
+    specs = rack.start().boards
+    try:
+        with ThreadPoolExecutor(len(specs)) as pool:  # CLI runs are slow over RFC 2217 (50 ms polls): overlap them
+            list(pool.map(lambda spec: _cli_session(spec, tmp_path / spec.chip), specs))
+    finally:
+        rack.close()
+
+
+def _cli_session(spec, folder: Path) -> None:
+    folder.mkdir()
+    fw, data, image = _firmware(folder, spec.chip)
+    port = ["--port", spec.url]
+    ident = _esptool(*port, "chip-id")
+    assert ("Chip ID: 0x" in ident) if spec.chip == "esp8266" else ("MAC:" in ident)
+    flash = _esptool(*port, "flash-id")
+    assert "Manufacturer: ef" in flash and "Detected flash size: 4MB" in flash
+    assert "Hash of data verified" in _esptool(*port, "write-flash", hex(fw.offset), str(image))
+    assert "Verification successful" in _esptool(*port, "verify-flash", hex(fw.offset), str(image))
+    back = folder / "back.bin"
+    _esptool(*port, "read-flash", hex(fw.offset), str(len(data)), str(back))
+    assert back.read_bytes() == data
+    assert not Flasher(spec, progress=lambda _: None).flash(fw, data).written  # the harness sees it is there
+    _esptool(*port, "erase-flash")
+    with pytest.raises(HilError, match="no firmware"):
+        Board.open(spec)
+
+
+def test_rom_without_the_stub_writes_over_old_data(chip_rack, tmp_path):
+    """The ROM's own write path (ESP8266: its erase bug and esptool's compensation; ESP32: inflate, MD5)."""
+    chip, _rack, spec = chip_rack
+    offset = BOOT_OFFSET[chip] + 0x3000  # not at a 64 KiB block start: the ESP8266 bug matters here
+    old = bytes(range(256)) * 96
+    new = bytes(reversed(range(256))) * 80
+    for data in (old, new):
+        esp = cmds.detect_chip(_open_port(spec.url), 115200, "default-reset")
+        try:
+            cmds.attach_flash(esp)
+            cmds.write_flash(esp, [(offset, data)], compress=chip == "esp32", no_compress=chip == "esp8266",
+                              no_progress=True)
+            if chip == "esp32":
+                assert esp.flash_md5sum(offset, len(data)) == hashlib.md5(data).hexdigest()
+        finally:
+            esp._port.close()
+    assert _read_back(spec.url, offset, len(new)) == new
+
+
+def test_wrong_chip_is_refused_before_writing(chip_rack, tmp_path):
+    chip, rack, spec = chip_rack
+    other = "esp8266" if chip == "esp32" else "esp32"
+    fw, data, _ = _firmware(tmp_path, other)
+    with pytest.raises(HilError, match=f"is for {other}, the inventory says this board is {chip}"):
+        Flasher(spec).flash(fw, data)
+    liar = replace(spec, chip=other)  # the inventory is wrong about the board
+    with pytest.raises(HilError, match=f"the board is an {chip.upper()}"):
+        Flasher(liar).flash(fw, data)
+    assert rack.boards[0].flash.blank()  # nothing was written
+
+
+def test_sync_failure_at_speed_is_retried_lower(chip_rack, tmp_path):
+    chip, rack, spec = chip_rack
+    fw, data, _ = _firmware(tmp_path, chip)
+    faults.inject(rack.boards[0], "romlimit", 230400)  # the link cannot hold 460800
+    messages: list[str] = []
+    outcome = Flasher(spec, progress=messages.append).flash(fw, data)
+    assert outcome.written and outcome.baud == 230400
+    assert any("at 460800 baud failed" in m for m in messages)
+
+
+def test_hil_flash_on_a_bench_port(tmp_path):
+    rack = VirtualRack(specs_for("esp8266", 1), workdir=tmp_path / "rack", blank=True)
+    spec = rack.start().boards[0]
+    try:
+        _, _, image = _firmware(tmp_path, "esp8266")
+        done = subprocess.run([sys.executable, "-m", "harness.cli", "flash", "--port", spec.url, "--chip", "esp8266",
+                               str(image)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "flashed" in done.stdout and "running image sha256" in done.stdout
+    finally:
+        rack.close()

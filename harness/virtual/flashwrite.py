@@ -32,6 +32,7 @@ class FlashWrite:
         self.blocks = blocks
         self.block_size = block_size
         self.written = 0
+        self.image_size: int | None = None  # when the begin command gave the unpadded length
         self._next_seq = 0
         self._inflate = zlib.decompressobj() if compressed else None
 
@@ -52,6 +53,11 @@ class FlashWrite:
             except zlib.error as exc:
                 raise WriteError(f"inflate failed: {exc}", "inflate") from None
         self._program(block)
+
+    @property
+    def image_length(self) -> int:
+        """What the boot log hashes: the image without the last block's padding, where known."""
+        return min(self.written, self.image_size) if self.image_size else self.written
 
     @property
     def complete(self) -> bool:

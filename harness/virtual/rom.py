@@ -276,6 +276,8 @@ class RomBootloader:
             write.erase(offset, esp8266_rom_erase_sectors(offset, size) * SECTOR)
         else:
             write.erase(offset, size)  # the stub erases as it writes; the end result is the same
+            if not compressed:
+                write.image_size = size  # blocks are padded with 0xFF; this is the image's own length
         self._write = write
         return 0, b""
 
@@ -292,7 +294,7 @@ class RomBootloader:
         block = self._block(data, chk)
         self._write.data(seq, block)
         if self._write.complete and self._write.written:
-            self.flash.remember_written(self._write.offset, self._write.written)
+            self.flash.remember_written(self._write.offset, self._write.image_length)
         return 0, b""
 
     def _block(self, data: bytes, chk: int) -> bytes:

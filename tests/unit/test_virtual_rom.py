@@ -114,3 +114,13 @@ def test_esptools_erase_size_compensates_the_esp8266_rom_bug(offset, size):
     rom = CHIP_DEFS["esp8266"]
     asked = rom.get_erase_size(rom, offset, size)  # class attributes only: the class stands in for self
     assert esp8266_rom_erase_sectors(offset, asked) * SECTOR >= size
+
+
+def test_an_uncompressed_write_remembers_the_image_not_its_padding(flash):
+    wire = Wire("esp32", flash)
+    image = bytes(range(200)) * 5  # 1000 bytes; esptool pads the block to 0x400 with 0xFF
+    block = image + b"\xff" * (0x400 - len(image))
+    wire.request("FLASH_BEGIN", struct.pack("<IIII", len(image), 1, 0x400, 0x1000))
+    wire.request("FLASH_DATA", struct.pack("<IIII", len(block), 0, 0, 0) + block, chk=_checksum(block))
+    assert flash.last_written == (0x1000, len(image))
+    assert flash.read(0x1000, len(image)) == image

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import termios
 import threading
+import time
 import tty
 from pathlib import Path
 from typing import Callable
@@ -86,13 +87,35 @@ class Interpreter:
 
         The unix port leaves ISIG off while it runs raw-paste code, so the pty would
         pass Ctrl-C as a byte; a board raises KeyboardInterrupt from the UART
-        interrupt whatever the REPL mode. We tell "code running" from "waiting at the
-        prompt" by whether the process is blocked in read() on stdin.
+        interrupt whatever the REPL mode. We tell "code running" (a SIGINT handler
+        installed) from "waiting at the prompt" (blocked in read() on stdin). Between
+        the two, after code ends and before the next read, neither holds and a SIGINT
+        would kill the process: we wait for one of them, as a board's UART buffers a
+        byte that arrives while the REPL is busy.
         """
-        if CTRL_C in data and not self.waiting_for_input():
+        if CTRL_C in data and self._code_running():
             self.signal(signal.SIGINT)
             data = data.replace(CTRL_C, b"")
         self._write(data)
+
+    def _code_running(self, settle: float = 0.5) -> bool:
+        deadline = time.monotonic() + settle
+        while True:
+            if self.waiting_for_input():
+                return False
+            if self._catches_sigint():
+                return True
+            if time.monotonic() > deadline:
+                return False  # neither: let the byte through, as the pty would
+            time.sleep(0.001)
+
+    def _catches_sigint(self) -> bool:
+        try:
+            with open(f"/proc/{self._proc.pid}/status") as f:
+                caught = next((line.split()[1] for line in f if line.startswith("SigCgt:")), "0")
+        except OSError:
+            return False
+        return bool(int(caught, 16) & (1 << (signal.SIGINT - 1)))
 
     def waiting_for_input(self) -> bool:
         """True when the interpreter is blocked reading stdin (at a prompt, or input())."""

@@ -159,11 +159,30 @@ class Board:
         self._enter_raw(soft_reset=True, timeout=timeout)
 
     def interrupt(self, timeout: float = 3.0) -> None:
-        """Ctrl-C whatever runs and get the raw REPL prompt back."""
+        """Ctrl-C whatever runs and get the raw REPL prompt back.
+
+        Also how a session resynchronises after another one (WebREPL beside the UART)
+        has been talking to the same REPL: output still on its way is read off until
+        the line is quiet, so it cannot pass for a reply to what comes next.
+        """
         self.transcript.note("interrupt")
         self._job = None
         self.transport.serial.write(b"\r\x03\x03")
+        self._drain(limit=timeout)
         self._enter_raw(soft_reset=False, timeout=timeout)
+
+    def _drain(self, quiet: float = 0.25, limit: float = 3.0) -> None:
+        serial = self.transport.serial
+        start = last = time.monotonic()
+        try:
+            while time.monotonic() - last < quiet and time.monotonic() - start < limit:
+                if serial.in_waiting:
+                    serial.read(serial.in_waiting)
+                    last = time.monotonic()
+                else:
+                    time.sleep(0.02)
+        except OSError as exc:
+            raise BoardLost(f"serial link lost: {exc}", board=self.id, hint="the recovery ladder reopens the port") from None
 
     def hard_reset(self, timeout: float = 10.0) -> str:
         """Pulse EN by the board's reset method, wait for the REPL; return the boot log."""

@@ -16,7 +16,7 @@ from harness.distribution import ANY, ANY_ID, MATRIX, BoardScheduling, share
 from harness.pool import BoardPool
 from harness.recording import BOARD_PROP, INFO_PROP
 
-pytest_plugins = ["harness.recording", "harness.summary", "fixtures.boards", "fixtures.peers"]
+pytest_plugins = ["harness.recording", "harness.summary", "fixtures.boards", "fixtures.peers", "fixtures.webrepl"]
 
 POOL_KEY = pytest.StashKey[BoardPool]()
 TRANSCRIPT_KEY = pytest.StashKey[tuple]()

@@ -182,6 +182,13 @@ class WebsocketPort:
                     return b""
                 self._cond.wait(left)
 
+    def send_raw(self, data: bytes) -> None:
+        """Bytes straight onto the TCP stream, outside websocket framing: a frame split in time."""
+        if self._ws is None or self.closed:
+            raise WebreplClosed("the WebREPL connection was closed")
+        self._transcript.add(TX, data)
+        self._ws.socket.sendall(data)
+
     def _send(self, data: bytes, text: bool) -> None:
         if self._ws is None or self.closed:
             raise WebreplClosed("the WebREPL connection was closed")

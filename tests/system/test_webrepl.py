@@ -177,3 +177,32 @@ def test_put_outside_the_sandbox_is_refused(wboard, vboard):
         wboard.transport.fs_writefile("../escape.bin", b"x")
     assert "WebREPL put of :../escape.bin failed" in str(info.value)
     assert not (vboard.sandbox.parent / "escape.bin").exists()
+
+
+def test_uart_and_webrepl_sessions_share_one_repl_and_resync(endpoint, spec):
+    """What tests/hil/test_webrepl.py does on a board, against the virtual endpoint: two
+    sessions on one REPL, each resynchronising after the other talked, a frame split in time."""
+    from websockets.frames import Frame, Opcode
+
+    from fixtures.webrepl import WebreplServer
+
+    uart = Board.open(spec)
+    web = WebreplServer(uart, "127.0.0.1", endpoint.port, PASSWORD).connect()
+    try:
+        uart.interrupt()
+        frame = Frame(Opcode.TEXT, b"\n\n").serialize(mask=True, extensions=[])
+        web.transport.serial.send_raw(frame[:3])
+        assert uart.exec("print(6 * 7)", timeout=5) == "42\n"
+        web.transport.serial.send_raw(frame[3:])
+        web.interrupt()
+        data = os.urandom(5000)
+        web.write_file("split.bin", data)
+        uart.interrupt()
+        digest = uart.exec("import hashlib, binascii\n"
+                           "print(binascii.hexlify(hashlib.sha256(open('split.bin', 'rb').read()).digest()).decode())")
+        assert digest.strip() == hashlib.sha256(data).hexdigest()
+        web.interrupt()
+        assert web.read_file("split.bin") == data
+    finally:
+        web.close()
+        uart.close()

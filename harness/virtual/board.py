@@ -124,9 +124,8 @@ class VirtualBoard:
             self.netns.delete()
 
     def emit(self, data: bytes) -> None:
-        """Bytes the board writes on its UART (at the line's pace when a slow line is injected)."""
-        if self.slow_baud:
-            time.sleep(len(data) * 10 / self.slow_baud)
+        """Bytes the board writes on its UART, at the line's pace (10 bits a byte)."""
+        self._pace(data, self.slow_baud)
         self.server.send(data)
         for tap in list(self._taps):
             tap(data)
@@ -140,8 +139,13 @@ class VirtualBoard:
                 self._taps.remove(callback)
         return remove
 
+    def _pace(self, data: bytes, baud: int | None = None) -> None:
+        """A UART moves 10 bits a byte at its baud: a 1 MiB image takes as long as on a board."""
+        time.sleep(len(data) * 10 / (baud or self.line.baudrate))
+
     def receive(self, data: bytes) -> None:
-        """Bytes the host wrote to the board's UART."""
+        """Bytes the host wrote to the board's UART, arriving at the line's pace."""
+        self._pace(data)
         with self._lock:
             mode, rom = self.mode, self._rom
         if mode == "run":

@@ -56,11 +56,16 @@ class Board:
         self._job: Job | None = None
 
     @classmethod
-    def open(cls, spec: BoardSpec) -> "Board":
+    def connect(cls, spec: BoardSpec) -> "Board":
+        """The port open, nothing asked of the board yet (it may sit in its bootloader)."""
         transcript = Transcript(spec.id)
         transcript.note(f"open {spec.url}")
-        transport = open_serial(spec.url, spec.baud, transcript, spec.id)
-        board = cls(spec, transport, transcript)
+        return cls(spec, open_serial(spec.url, spec.baud, transcript, spec.id), transcript)
+
+    @classmethod
+    def open(cls, spec: BoardSpec) -> "Board":
+        """Connected and in the raw REPL; hard-reset first if the board does not answer."""
+        board = cls.connect(spec)
         try:
             try:
                 board._enter_raw(soft_reset=False, timeout=5)
@@ -189,12 +194,22 @@ class Board:
         from harness.reset import hard_reset
 
         self.transcript.note(f"hard reset ({self.spec.reset})")
+        hard_reset(self.transport.serial, self.spec.reset, self.id)
+        return self.await_boot(timeout)
+
+    def await_boot(self, timeout: float = 10.0, first_byte: float = 3.0) -> str:
+        """Read a boot log up to the REPL and enter the raw REPL; return the log.
+
+        `first_byte` is how long the board may stay silent at first: a person tapping
+        RESET on a board without reset wiring needs longer than a reset line does.
+        """
         self._job = None
         self.__dict__.pop("capabilities", None)
         mark = self.transcript.mark()
-        hard_reset(self.transport.serial, self.spec.reset, self.id)
-        # A boot log has pauses (second-stage bootloader, PSRAM test) but not 3 s of silence.
-        boot = self.transport.read_until(1, b">>> ", timeout=3, timeout_overall=timeout)
+        boot = self.transport.read_until(1, b"\n", timeout=first_byte, timeout_overall=timeout)
+        if boot:
+            # A boot log has pauses (second-stage bootloader, PSRAM test) but not 3 s of silence.
+            boot += self.transport.read_until(1, b">>> ", timeout=3, timeout_overall=timeout)
         if not boot.endswith(b">>> "):
             if any(marker in boot for marker in NO_FIRMWARE):
                 raise HilError("no firmware: the boot ROM found no valid image in flash", board=self.id,

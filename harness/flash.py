@@ -122,23 +122,30 @@ class Flasher:
                 cmds.erase_flash(esp)
             elif not force and esp.flash_md5sum(fw.offset, len(data)) == md5:
                 self.say(f"already holds {fw.name} (flash MD5 matches at 0x{fw.offset:x}): write skipped")
-                cmds.reset_chip(esp, "hard-reset")
                 return False
             self.say(f"writing {fw.name} ({len(data)} bytes) at 0x{fw.offset:x}, {baud} baud")
             cmds.write_flash(esp, [(fw.offset, data)], compress=True)
-            cmds.reset_chip(esp, "hard-reset")
             return True
         finally:
+            if self.spec.reset == "usb-jtag":
+                cmds.reset_chip(esp, "hard-reset")  # esptool's USB reset; the port re-enumerates after it
             esp._port.close()
 
     def _confirm(self, fw: Firmware) -> str:
-        """Reset into the firmware and read what it says it is."""
+        """Reset into the firmware (one reset, with the harness's own session) and read what it runs."""
         from harness.board import Board
 
-        time.sleep(0.5 if self.spec.reset != "usb-jtag" else 2.0)  # USB-JTAG boards re-enumerate
-        board = Board.open(self.spec)
+        if self.spec.reset == "usb-jtag":
+            time.sleep(2.0)  # the USB device comes back after esptool's reset
+            board, log = Board.open(self.spec), ""
+        else:
+            board = Board.connect(self.spec)
         try:
-            log = board.hard_reset()
+            if self.spec.reset == "classic":
+                log = board.hard_reset()
+            elif self.spec.reset == "none":
+                self.say("tap RESET on the board now")
+                log = board.await_boot(timeout=90, first_byte=60)
             caps = board.capabilities
         finally:
             board.close()

@@ -54,6 +54,22 @@ def pytest_configure(config: pytest.Config) -> None:
                                        flash_mode=config.getoption("--hil-flash"))
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With --hil-firmware, flash every board of a single-process run at once, before its tests.
+
+    Under xdist each worker flashes the boards it drives, so they flash side by side too.
+    """
+    config = session.config
+    pool = config.stash.get(POOL_KEY, None)
+    if pool is None or pool.firmware is None or config.getoption("--hil-flash") == "never":
+        return
+    if config.getoption("--hil-mode") != MATRIX:
+        return  # any mode uses one board: it is flashed when first used
+    if hasattr(config, "workerinput") or config.getoption("dist", "no") != "no":
+        return
+    pool.prepare([b.id for b in pool.inventory.boards])
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     pool = config.stash.get(POOL_KEY, None)
     if pool is not None:

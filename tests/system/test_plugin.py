@@ -129,3 +129,22 @@ tags = ["lwip"]
     assert ids("--hil-board-tag", "lwip") == ["a", "b"]
     assert ids("--hil-board-tag", "lwip", "--hil-board-tag", "bench") == ["a"]
     assert ids("--hil-chip", "esp8266") == ["b"]
+
+
+def test_firmware_is_flashed_on_every_board_side_by_side_before_the_tests(pytester):
+    from harness.firmware import Catalog
+    from harness.virtual.testimage import build
+
+    image = pytester.path / "fw.bin"
+    image.write_bytes(build("esp32", b"MicroPython v1.24.1 plugin test " + bytes(range(256)) * 32))
+    fw = Catalog(pytester.path / "firmware" / "manifest.toml").add(image, "night")
+    pytester.makefile(".toml", rack="".join(
+        f'[[board]]\nid = "v{n}"\nchip = "esp32"\nvirtual = true\nnetwork = "host"\n' for n in (1, 2)))
+    pytester.makepyfile(test_one="def test_one(board):\n    assert board.eval('1') == 1\n")
+    result = pytester.runpytest_subprocess("--hil-boards", "rack.toml", "--hil-firmware", "night", "-s")
+    result.assert_outcomes(passed=2)
+    lines = result.stdout.lines
+    first_done = min(i for i, line in enumerate(lines) if "running: image sha256" in line)
+    started = [i for i, line in enumerate(lines) if "connecting (default-reset)" in line]
+    assert len(started) == 2 and max(started) < first_done, "the boards were flashed one after the other"
+    assert sum(f"running: image sha256 {fw.sha256}" in line for line in lines) == 2

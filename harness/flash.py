@@ -23,12 +23,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-import serial
 from esptool import cmds
-from esptool.loader import DEFAULT_TIMEOUT
 from esptool.util import FatalError
 from serial import SerialException
 
+from harness.board import Board
 from harness.errors import HilError
 from harness.firmware import Firmware
 from harness.inventory import BoardSpec
@@ -49,21 +48,6 @@ class FlashOutcome:
     seconds: float
 
 
-def _open_port(url: str) -> serial.Serial:
-    """The port as esptool opens it, but with esptool's default command timeout already set.
-
-    esptool sets each command's timeout on the port and restores it afterwards. On
-    an RFC 2217 link every change renegotiates the line settings, which pyserial's
-    client waits for in 50 ms polls: opened with no timeout, each command costs two
-    of them. Opened with the default, commands that use it change nothing. Local
-    ports (termios) are unaffected either way.
-    """
-    port = serial.serial_for_url(url, do_not_open=True, exclusive=True)
-    port.timeout = DEFAULT_TIMEOUT
-    port.open()
-    return port
-
-
 def _chip_name(esp) -> str:
     return esp.CHIP_NAME.lower().replace("-", "")
 
@@ -82,16 +66,20 @@ class Flasher:
                            board=self.spec.id, hint="pick the image built for this board")
         md5 = hashlib.md5(data).hexdigest()
         bauds = self._bauds()
-        for attempt, baud in enumerate(bauds, 1):
-            try:
-                written = self._attempt(fw, data, md5, baud, force=force, erase=erase)
-                break
-            except (FatalError, SerialException, OSError) as exc:
-                if attempt == len(bauds):
-                    raise HilError(f"flashing failed at {baud} baud after {attempt} attempts: {exc}",
-                                   board=self.spec.id, hint="check the cable, the port and the boot wiring") from None
-                self.say(f"attempt {attempt} at {baud} baud failed ({str(exc).splitlines()[0]}); retrying lower")
-        running = self._confirm(fw)
+        board = Board.connect(self.spec)  # one port for the whole job: over RFC 2217 each open and close costs
+        try:
+            for attempt, baud in enumerate(bauds, 1):
+                try:
+                    written = self._attempt(board, fw, data, md5, baud, force=force, erase=erase)
+                    break
+                except (FatalError, SerialException, OSError) as exc:
+                    if attempt == len(bauds):
+                        raise HilError(f"flashing failed at {baud} baud after {attempt} attempts: {exc}",
+                                       board=self.spec.id, hint="check the cable, the port and the boot wiring") from None
+                    self.say(f"attempt {attempt} at {baud} baud failed ({str(exc).splitlines()[0]}); retrying lower")
+            board, running = self._confirm(board, fw)
+        finally:
+            board.close()
         return FlashOutcome(self.spec.id, fw.chip, written, baud, running, time.monotonic() - start)
 
     def _bauds(self) -> list[int]:
@@ -103,16 +91,24 @@ class Flasher:
             bauds.append(ROM_BAUD)
         return bauds
 
-    def _attempt(self, fw: Firmware, data: bytes, md5: str, baud: int, *, force: bool, erase: bool) -> bool:
+    def _attempt(self, board: Board, fw: Firmware, data: bytes, md5: str, baud: int, *, force: bool,
+                 erase: bool) -> bool:
         if self.spec.reset == "none":
             self.say("no reset wiring: hold BOOT (GPIO0) and tap RESET now")
         self.say(f"connecting ({CONNECT_MODE[self.spec.reset]})")
-        esp = cmds.detect_chip(_open_port(self.spec.url), ROM_BAUD, CONNECT_MODE[self.spec.reset], connect_attempts=3)
+        esp = cmds.detect_chip(board.transport.serial.unrecorded, ROM_BAUD, CONNECT_MODE[self.spec.reset],
+                               connect_attempts=3)
         try:
             detected = _chip_name(esp)
             if detected != fw.chip:
                 raise HilError(f"the board is an {detected.upper()}, firmware {fw.name!r} is for {fw.chip.upper()}",
                                board=self.spec.id, hint="fix the board's chip in the inventory or pick another image")
+            check = not (force or erase)
+            if check and esp.CHIP_NAME != "ESP8266":  # the ESP32 ROM hashes flash itself: no stub upload to skip
+                cmds.attach_flash(esp)
+                if self._holds(esp, fw, data, md5):
+                    return False
+                check = False
             esp = cmds.run_stub(esp)
             if baud != ROM_BAUD:
                 esp.change_baud(baud)
@@ -120,8 +116,7 @@ class Flasher:
             if erase:
                 self.say("erasing the whole flash")
                 cmds.erase_flash(esp)
-            elif not force and esp.flash_md5sum(fw.offset, len(data)) == md5:
-                self.say(f"already holds {fw.name} (flash MD5 matches at 0x{fw.offset:x}): write skipped")
+            elif check and self._holds(esp, fw, data, md5):
                 return False
             self.say(f"writing {fw.name} ({len(data)} bytes) at 0x{fw.offset:x}, {baud} baud")
             cmds.write_flash(esp, [(fw.offset, data)], compress=True)
@@ -129,26 +124,25 @@ class Flasher:
         finally:
             if self.spec.reset == "usb-jtag":
                 cmds.reset_chip(esp, "hard-reset")  # esptool's USB reset; the port re-enumerates after it
-            esp._port.close()
 
-    def _confirm(self, fw: Firmware) -> str:
-        """Reset into the firmware (one reset, with the harness's own session) and read what it runs."""
-        from harness.board import Board
+    def _holds(self, esp, fw: Firmware, data: bytes, md5: str) -> bool:
+        if esp.flash_md5sum(fw.offset, len(data)) != md5:
+            return False
+        self.say(f"already holds {fw.name} (flash MD5 matches at 0x{fw.offset:x}): write skipped")
+        return True
 
+    def _confirm(self, board: Board, fw: Firmware) -> tuple[Board, str]:
+        """Reset into the firmware (once, by the session that reads the boot log) and read what it runs."""
         if self.spec.reset == "usb-jtag":
+            board.close()
             time.sleep(2.0)  # the USB device comes back after esptool's reset
             board, log = Board.open(self.spec), ""
+        elif self.spec.reset == "classic":
+            log = board.hard_reset()
         else:
-            board = Board.connect(self.spec)
-        try:
-            if self.spec.reset == "classic":
-                log = board.hard_reset()
-            elif self.spec.reset == "none":
-                self.say("tap RESET on the board now")
-                log = board.await_boot(timeout=90, first_byte=60)
-            caps = board.capabilities
-        finally:
-            board.close()
+            self.say("tap RESET on the board now")
+            log = board.await_boot(timeout=90, first_byte=60)
+        caps = board.capabilities
         marker = "virtual-board: image sha256="
         if marker in log:  # a virtual board names what its flash holds
             sha = log.split(marker, 1)[1].split()[0]
@@ -159,12 +153,25 @@ class Flasher:
         else:
             running = f"MicroPython {caps.version} ({caps.platform})"
         self.say(f"running: {running}")
-        return running
+        return board, running
 
 
-def flash_boards(specs: list[BoardSpec], fw: Firmware, data: bytes, mode: str,
-                 progress: Progress = print) -> dict[str, FlashOutcome]:
-    """Flash the boards of a run before its tests: mode auto (skip what holds it), always, never."""
-    if mode == "never":
-        return {}
-    return {spec.id: Flasher(spec, progress).flash(fw, data, force=mode == "always") for spec in specs}
+def detect_chip(spec: BoardSpec) -> str:
+    """The chip the board's ROM reports (esptool's detection), then back into its firmware.
+
+    It resets the board twice, so only `hil boards --probe` asks; a board without
+    reset wiring cannot be asked this way.
+    """
+    if spec.reset == "none":
+        return "- (no reset wiring)"
+    board = Board.connect(spec)
+    try:
+        esp = cmds.detect_chip(board.transport.serial.unrecorded, ROM_BAUD, CONNECT_MODE[spec.reset],
+                               connect_attempts=3)
+        name = _chip_name(esp)
+        cmds.reset_chip(esp, "hard-reset")
+        return name
+    except (FatalError, SerialException, OSError) as exc:
+        return f"no ROM answer ({str(exc).splitlines()[0][:40]})"
+    finally:
+        board.close()

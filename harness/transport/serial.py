@@ -15,7 +15,11 @@ from mpremote.transport_serial import SerialTransport
 from harness.errors import HilError
 from harness.transcript import RX, TX, Transcript
 
-READ_TIMEOUT = 3.0  # bounds mpremote's blocking reads (raw-paste window): a board answers in ms
+# Bounds mpremote's blocking reads (raw-paste window): a board answers in ms. It is also
+# esptool's default command timeout, which matters when esptool drives this port: over
+# RFC 2217 every timeout change renegotiates the line settings (50 ms polls in pyserial's
+# client), and esptool changes it around each command whose timeout differs.
+READ_TIMEOUT = 3.0
 
 
 class RecordingSerial:
@@ -33,6 +37,11 @@ class RecordingSerial:
         data = self._port.read(size)
         self._transcript.add(RX, data)
         return data
+
+    @property
+    def unrecorded(self) -> Any:
+        """The pyserial object itself, for esptool: its binary SLIP traffic stays out of the transcript."""
+        return self._port
 
     def unread(self, data: bytes) -> None:
         """Give back bytes read past a boundary (already in the transcript)."""

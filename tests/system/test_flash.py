@@ -15,7 +15,7 @@ from esptool import cmds
 from harness.board import Board
 from harness.errors import HilError
 from harness.firmware import Catalog
-from harness.flash import Flasher, _open_port
+from harness.flash import Flasher
 from harness.virtual import faults
 from harness.virtual.rack import VirtualRack, specs_for
 from harness.virtual.testimage import BOOT_OFFSET, build
@@ -46,13 +46,18 @@ def _esptool(*args: str) -> str:
     return done.stdout
 
 
-def _read_back(url: str, offset: int, length: int) -> bytes:
-    esp = cmds.run_stub(cmds.detect_chip(_open_port(url), 115200, "default-reset"))
+def _esptool_on(spec):
+    """esptool's API on the board's port, opened the way the harness opens it."""
+    board = Board.connect(spec)
+    return board, cmds.detect_chip(board.transport.serial.unrecorded, 115200, "default-reset")
+
+
+def _read_back(spec, offset: int, length: int) -> bytes:
+    board, esp = _esptool_on(spec)
     try:
-        return esp.read_flash(offset, length)
+        return cmds.run_stub(esp).read_flash(offset, length)
     finally:
-        cmds.reset_chip(esp, "hard-reset")
-        esp._port.close()
+        board.close()
 
 
 def test_harness_flashes_a_blank_board_then_skips_when_identical(chip_rack, tmp_path):
@@ -66,7 +71,7 @@ def test_harness_flashes_a_blank_board_then_skips_when_identical(chip_rack, tmp_
     second = Flasher(spec, progress=messages.append).flash(fw, data)
     assert not second.written and second.running == first.running
     assert any("write skipped" in m for m in messages)
-    assert _read_back(spec.url, BOOT_OFFSET[chip], len(data)) == data
+    assert _read_back(spec, BOOT_OFFSET[chip], len(data)) == data
 
 
 def test_plain_esptool_cli_on_both_chips(tmp_path):
@@ -86,6 +91,8 @@ def _cli_session(spec, folder: Path) -> None:
     port = ["--port", spec.url]
     ident = _esptool(*port, "chip-id")
     assert ("Chip ID: 0x" in ident) if spec.chip == "esp8266" else ("MAC:" in ident)
+    oui = "18:fe:34" if spec.chip == "esp8266" else "24:0a:c4"
+    assert f"MAC:                {oui}:" in _esptool(*port, "read-mac")
     flash = _esptool(*port, "flash-id")
     assert "Manufacturer: ef" in flash and "Detected flash size: 4MB" in flash
     assert "Hash of data verified" in _esptool(*port, "write-flash", hex(fw.offset), str(image))
@@ -106,7 +113,7 @@ def test_rom_without_the_stub_writes_over_old_data(chip_rack, tmp_path):
     old = bytes(range(256)) * 96
     new = bytes(reversed(range(256))) * 80
     for data in (old, new):
-        esp = cmds.detect_chip(_open_port(spec.url), 115200, "default-reset")
+        board, esp = _esptool_on(spec)
         try:
             cmds.attach_flash(esp)
             cmds.write_flash(esp, [(offset, data)], compress=chip == "esp32", no_compress=chip == "esp8266",
@@ -114,8 +121,8 @@ def test_rom_without_the_stub_writes_over_old_data(chip_rack, tmp_path):
             if chip == "esp32":
                 assert esp.flash_md5sum(offset, len(data)) == hashlib.md5(data).hexdigest()
         finally:
-            esp._port.close()
-    assert _read_back(spec.url, offset, len(new)) == new
+            board.close()
+    assert _read_back(spec, offset, len(new)) == new
 
 
 def test_wrong_chip_is_refused_before_writing(chip_rack, tmp_path):

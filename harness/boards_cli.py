@@ -9,8 +9,9 @@ from urllib.parse import urlparse
 
 from harness import inventory
 from harness.errors import HilError
-from harness.inventory import BoardSpec
-from harness.lease import holder_of
+from harness.inventory import CHIPS, BoardSpec
+from harness.flash import detect_chip
+from harness.lease import Lease, holder_of
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +26,10 @@ def run(args: argparse.Namespace) -> int:
     inv = inventory.load(args.boards)
     header = ["id", "chip", "port", "reachable", "held by"]
     if args.probe:
-        header += ["firmware", "capabilities"]
+        header += ["chip detected", "firmware", "capabilities"]
+        from esptool.logger import log
+
+        log.set_verbosity("silent")  # esptool's connect chatter would break the table
     rows = [header]
     for spec in inv.boards:
         rows.append(_row(spec, args.probe))
@@ -37,13 +41,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _row(spec: BoardSpec, probe: bool) -> list[str]:
     if spec.virtual and not spec.port:
-        return [spec.id, spec.chip, "(virtual, started on demand)", "-", "-"] + (["-", "-"] if probe else [])
+        return [spec.id, spec.chip, "(virtual, started on demand)", "-", "-"] + (["-"] * 3 if probe else [])
     reachable = _reachable(spec.url)
     holder = holder_of(spec.url)
     held = f"pid {holder.get('pid')}@{holder.get('host')}" if holder else "-"
     row = [spec.id, spec.chip, spec.url, "yes" if reachable else "no", held]
     if probe:
-        row += _probe(spec) if reachable and not holder else ["-", "-"]
+        row += _probe(spec) if reachable and not holder else ["-"] * 3
     return row
 
 
@@ -62,6 +66,18 @@ def _reachable(url: str) -> bool:
 
 
 def _probe(spec: BoardSpec) -> list[str]:
+    """The chip its ROM reports, then what its firmware says; under the board's lease."""
+    try:
+        with Lease.acquire(spec.id, wait=0, key=spec.url):
+            detected = detect_chip(spec)
+            if detected in CHIPS and detected != spec.chip:
+                detected += f" (the inventory says {spec.chip}!)"
+            return [detected, *_ask_firmware(spec)]
+    except HilError as exc:  # taken by a run between the table's check and now
+        return ["-", str(exc).splitlines()[0][:60], "-"]
+
+
+def _ask_firmware(spec: BoardSpec) -> list[str]:
     from harness.board import Board
 
     try:

@@ -268,10 +268,14 @@ class Job:
         return self.output
 
     def wait_for(self, marker: str, timeout: float = 10.0) -> str:
-        """Read until the device prints `marker`; return its output so far."""
+        """Read until the device has printed a whole line holding `marker`; return its output so far.
+
+        The whole line: what follows the marker on it (a count, an errno) comes at the
+        line's pace, and a test that parses it must not see half of it.
+        """
         wanted = marker.encode()
         deadline = time.monotonic() + timeout
-        while wanted not in self._out:
+        while not self._has_line(wanted):
             if self._stage > 0:
                 self.result(timeout=max(0.1, deadline - time.monotonic()))
                 raise HilError(f"device code ended before printing {marker!r}; output: {self.output!r}",
@@ -279,6 +283,10 @@ class Job:
             if not self._read(deadline):
                 raise self._interrupt(f"device did not print {marker!r} within {timeout}s")
         return self.output
+
+    def _has_line(self, wanted: bytes) -> bool:
+        at = self._out.find(wanted)
+        return at >= 0 and b"\n" in self._out[at:]
 
     def result(self, timeout: float = 10.0) -> str:
         """Wait for the code to finish; its stdout, or DeviceError with its traceback."""

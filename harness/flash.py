@@ -142,8 +142,7 @@ class Flasher:
         else:
             self.say("tap RESET on the board now")
             log = board.await_boot(timeout=90, first_byte=60)
-        caps = board.capabilities
-        marker = "virtual-board: image sha256="
+        marker = "virtual-board: image sha256="  # the boot log reached the REPL: MicroPython runs
         if marker in log:  # a virtual board names what its flash holds
             sha = log.split(marker, 1)[1].split()[0]
             if sha != fw.sha256:
@@ -151,6 +150,7 @@ class Flasher:
                                board=self.spec.id, hint="flash again with --force")
             running = f"image sha256 {sha}"
         else:
+            caps = board.capabilities
             running = f"MicroPython {caps.version} ({caps.platform})"
         self.say(f"running: {running}")
         return board, running

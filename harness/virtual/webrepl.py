@@ -112,6 +112,12 @@ class VirtualWebrepl:
                 self._sockets.add(sock)
             self._spawn(self._serve, sock, addr)
 
+    def release(self, session: "_Session") -> None:
+        """Free the dupterm slot (if this session still holds it) for the next client."""
+        with self._lock:
+            if self._active is session:
+                self._active = None
+
     def _serve(self, sock: socket.socket, addr: tuple[str, int]) -> None:
         try:
             if not _handshake(sock):
@@ -128,8 +134,7 @@ class VirtualWebrepl:
             try:
                 session.run()
             finally:
-                with self._lock:
-                    self._active = None
+                self.release(session)
         except OSError:
             pass
         finally:
@@ -171,13 +176,18 @@ class _Session:
             self.finish(b"dupterm: EOF received, deactivating\r\n")
 
     def finish(self, uart: bytes) -> None:
-        """Detach from the REPL, print what the board prints, close (EOF for the client)."""
+        """Detach from the REPL, print what the board prints, close (EOF for the client).
+
+        In that order, as os_dupterm.c does it: the slot is free before the client
+        sees its connection end, so a client that reconnects at once is not turned away.
+        """
         self.remove_tap()
         if self.file is not None:
             self.file.close()
-        _shutdown(self.sock, close=False)  # _serve closes it
+        self.server.release(self)
         if uart and not self.server._stopping.is_set():
             self.board.emit(uart)
+        _shutdown(self.sock, close=False)  # _serve closes it
 
     # --- modwebrepl's read side ------------------------------------------------------
 

@@ -6,6 +6,10 @@ at least 3x faster than 1. This machine has 2 cores; each virtual board is a uni
 port process plus its rack process, so CPU bounds the speed-up long before the
 boards do. Most suite time is the device side sleeping in lockstep with the host
 (waits for accept, stalled peers), which parallelises well.
+
+The suite runs ROUNDS times over in each run (the soak test's plugin parametrises
+every board test by round), so the work is long enough that xdist's worker start-up
+and each worker's virtual rack start do not stand for the whole measurement.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+ROUNDS = 5
 
 
 def _inventory(count: int, folder: Path) -> Path:
@@ -29,11 +34,13 @@ def _inventory(count: int, folder: Path) -> Path:
 
 def _run(count: int, folder: Path) -> float:
     args = [sys.executable, "-m", "pytest", "tests/hil", "-q", "-p", "no:cacheprovider", "--hil-mode", "any",
+            "-p", "tests.support.soak_plugin",
             "--hil-boards", str(_inventory(count, folder)), "--hil-results", str(folder / "results.sqlite")]
     if count > 1:
         args += ["-n", str(count)]
+    env = {**os.environ, "HIL_SOAK_ROUNDS": str(ROUNDS), "HIL_SOAK_REPORT": str(folder / f"soak{count}.json")}
     start = time.perf_counter()
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         print(done.stdout[-2000:], done.stderr[-2000:])

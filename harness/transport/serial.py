@@ -21,6 +21,32 @@ from harness.transcript import RX, TX, Transcript
 # client), and esptool changes it around each command whose timeout differs.
 READ_TIMEOUT = 3.0
 
+# pyserial applies every assignment of these to the port, even of the value it has.
+LINE_SETTINGS = frozenset({"baudrate", "bytesize", "parity", "stopbits", "timeout", "write_timeout",
+                           "inter_byte_timeout", "xonxoff", "rtscts", "dsrdtr", "dtr", "rts"})
+
+
+class SettledPort:
+    """A pyserial object on which assigning a line setting the value it already has sends nothing.
+
+    Over RFC 2217 each assignment is a negotiation with the rack host (pyserial's
+    client polls for the acknowledgement every 50 ms, so about 100 ms a setting),
+    and esptool assigns the baud rate and timeouts the port already has: twice on
+    connecting, and on every block of a ROM flash read. A board's skip-the-write
+    check is mostly such waits.
+    """
+
+    def __init__(self, port: Any):
+        object.__setattr__(self, "_port", port)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._port, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in LINE_SETTINGS and getattr(self._port, name) == value:
+            return
+        setattr(self._port, name, value)
+
 
 class RecordingSerial:
     """A pyserial object whose reads and writes are copied into a transcript."""
@@ -77,5 +103,5 @@ def open_serial(url: str, baud: int, transcript: Transcript, board_id: str) -> S
         raise HilError(f"cannot open {url}: {exc}", board=board_id,
                        hint="check the board is attached or its rack host is up, the port in the inventory, "
                             "and that no other program (a terminal, another run) holds the port") from None
-    transport.serial = RecordingSerial(transport.serial, transcript)
+    transport.serial = RecordingSerial(SettledPort(transport.serial), transcript)
     return transport

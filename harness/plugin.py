@@ -14,12 +14,13 @@ from harness.errors import HilError
 from harness.inventory import Inventory
 from harness.distribution import ANY, ANY_ID, MATRIX, BoardScheduling, share
 from harness.pool import BoardPool
-from harness.recording import BOARD_PROP, INFO_PROP
+from harness.recording import BOARD_PROP, INFO_PROP, RECOVERY_PROP
 
 pytest_plugins = ["harness.recording", "harness.summary", "fixtures.boards", "fixtures.peers", "fixtures.webrepl"]
 
 POOL_KEY = pytest.StashKey[BoardPool]()
 TRANSCRIPT_KEY = pytest.StashKey[tuple]()
+RECOVERY_KEY = pytest.StashKey[str]()  # the ladder step that brought the test's board back in its setup
 _BOARD_FIXTURES = ("board", "net_board")
 
 
@@ -153,7 +154,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if board_id and board_id != ANY_ID:
         report.user_properties.append((BOARD_PROP, board_id))
         report.user_properties.append((INFO_PROP, _board_info(item.config.stash[POOL_KEY], board_id)))
-    if attached and report.failed:
+    recovery = item.stash.get(RECOVERY_KEY, None) if report.when == "call" else None
+    if recovery:
+        report.user_properties.append((RECOVERY_PROP, recovery))
+    if attached and (report.failed or recovery):  # a recovery's steps are in the transcript
         board, mark = attached
         report.sections.append((f"board {board.id} transcript", board.transcript.render(since=mark)))
 

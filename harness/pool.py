@@ -34,7 +34,6 @@ class BoardPool:
         self._places: dict = {}  # board id -> harness.labgrid.LabgridPlace held for this run
         self._live: dict[str, BoardSpec] = {}
         self.lost: dict[str, str] = {}
-        self.recovered: dict[str, list[str]] = {}
 
     def acquire(self, board_id: str, wait: float | None = None) -> Board:
         """The open session on `board_id`; HilError if the board is (or just got) lost."""
@@ -93,12 +92,10 @@ class BoardPool:
         board = self._open[board_id]
         reflash = (lambda: self._flash(board.spec, force=True)) if self.firmware and self._flash_mode != "never" else None
         try:
-            step = recover(board, reflash)
+            return recover(board, reflash)
         except HilError as exc:
             self.lose(board_id, str(exc).splitlines()[0])
             raise
-        self.recovered.setdefault(board_id, []).append(step)
-        return step
 
     def _resolve(self, spec: BoardSpec, wait: float) -> BoardSpec:
         """The live spec of a board: where its port is right now.

@@ -17,6 +17,7 @@ import pytest
 
 BOARD_PROP = "hil_board"      # the board id the test ran on
 INFO_PROP = "hil_board_info"  # chip, url, virtual, firmware version: what the report groups by
+RECOVERY_PROP = "hil_recovery"  # the recovery ladder step the board needed before the test
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,7 +56,8 @@ class Recorder:
             self._boards.add(board_id)
         transcript = next((text for title, text in report.sections if title.endswith("transcript")), None)
         self.store.record(self.run_id, test_id=report.nodeid, board_id=board_id, outcome=outcome,
-                          duration=report.duration, message=_message(report), transcript=transcript)
+                          duration=report.duration, message=_message(report), transcript=transcript,
+                          recovery=props.get(RECOVERY_PROP))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from harness.plugin import POOL_KEY

@@ -29,7 +29,7 @@ from typing import Iterator
 from harness.errors import HilError
 from harness.secrets import redact
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
 TRANSCRIPTS = "transcripts"
 BUSY_TIMEOUT = 60.0  # seconds a writer waits for another to finish its commit
@@ -74,6 +74,10 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX results_by_run ON results (run_id, test_id)",
         "CREATE INDEX runs_by_suite ON runs (suite, started)",
     ),
+    (
+        # the recovery ladder step that brought the board back before this test; NULL: none was needed
+        "ALTER TABLE results ADD COLUMN recovery TEXT",
+    ),
 ]
 
 
@@ -113,6 +117,7 @@ class Result:
     transcript: str | None
     attempt: int
     finished: str
+    recovery: str | None = None  # the ladder step that brought the board back before this test
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,8 @@ class ResultsStore:
                  firmware_sha256, redact(lost) if lost else None))
 
     def record(self, run_id: str, *, test_id: str, board_id: str | None, outcome: str, duration: float,
-               message: str = "", transcript: str | None = None, attempt: int = 1) -> None:
+               message: str = "", transcript: str | None = None, attempt: int = 1,
+               recovery: str | None = None) -> None:
         """Commit one result now; its transcript goes to a file first, so no row points at nothing."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
@@ -177,10 +183,10 @@ class ResultsStore:
         rel = self._save_transcript(run_id, uid, test_id, transcript) if transcript is not None else None
         with self._transaction() as db:
             db.execute("""INSERT INTO results (uid, run_id, test_id, board_id, outcome, duration, message,
-                                               transcript, attempt, finished)
-                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                               transcript, attempt, finished, recovery)
+                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                        (uid, run_id, test_id, board_id, outcome, float(duration), redact(message or ""),
-                        rel, int(attempt), _iso(datetime.now(timezone.utc))))
+                        rel, int(attempt), _iso(datetime.now(timezone.utc)), recovery))
 
     def end_run(self, run_id: str) -> None:
         with self._transaction() as db:

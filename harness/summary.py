@@ -1,5 +1,8 @@
 """The end-of-run summary: per board, which behaviours were asserted and which could not be.
 
+It also names each test before which a board had to be brought back by the recovery
+ladder, and the step that did it: a board that needs it often is failing slowly.
+
 A behaviour is a test module of the suite (`tests/hil/test_dupterm.py` -> dupterm);
 it counts as asserted on a board when at least one of its tests ran there, and as
 not asserted when all were skipped, with the skip reasons (what the board lacked).
@@ -11,18 +14,22 @@ from collections import defaultdict
 
 import pytest
 
-from harness.recording import BOARD_PROP
+from harness.recording import BOARD_PROP, RECOVERY_PROP
 
 
 class Summary:
     def __init__(self) -> None:
         self._ran: dict[str, set[str]] = defaultdict(set)
         self._skipped: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self._recovered: dict[str, list[str]] = defaultdict(list)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        board = dict(report.user_properties).get(BOARD_PROP)
+        props = dict(report.user_properties)
+        board = props.get(BOARD_PROP)
         if not board:
             return
+        if RECOVERY_PROP in props:
+            self._recovered[board].append(f"{props[RECOVERY_PROP]} before {report.nodeid.split('::')[-1]}")
         behaviour = _behaviour(report.nodeid)
         if report.when == "call":
             self._ran[board].add(behaviour)
@@ -41,6 +48,8 @@ class Summary:
             terminalreporter.write_line(f"{board}: asserted {', '.join(ran) or 'nothing'}")
             for behaviour, reasons in sorted(missing.items()):
                 terminalreporter.write_line(f"{' ' * len(board)}  not asserted: {behaviour} ({'; '.join(sorted(reasons))})")
+            if self._recovered[board]:
+                terminalreporter.write_line(f"{' ' * len(board)}  recovered: {', '.join(self._recovered[board])}")
 
 
 def _behaviour(nodeid: str) -> str:

@@ -107,6 +107,36 @@ port = "{live[1].url}"
         rack.close()
 
 
+RECOVERY = '''
+import pytest
+from harness.virtual import faults
+
+@pytest.mark.parametrize("n", range(2))
+def test_step(board, n):
+    if n == 0:
+        faults.send(board.spec.url, "hang")  # the next test finds the board not answering
+    else:
+        assert board.exec("print(1)") == "1\\n"
+'''
+
+
+def test_a_hung_board_is_brought_back_and_the_run_says_how(pytester, spec, tmp_path):
+    from harness.results import ResultsStore
+
+    db = tmp_path / "results.sqlite"
+    pytester.makepyfile(test_r=RECOVERY)
+    result = pytester.runpytest_subprocess("--hil-port", spec.url, "--hil-chip", "esp32", "--hil-results", str(db),
+                                           "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    result.stdout.re_match_lines([r"\s+recovered: hard reset before test_step\[.*1.*\]"])
+    with ResultsStore(db, create=False) as store:
+        first, second = store.results(store.run("latest").id)
+        assert (first.recovery, second.recovery) == (None, "hard reset")
+        notes = [line.split("recovery: ", 1)[1] for line in store.transcript(second).splitlines() if "recovery: " in line]
+    assert [n for n in notes if "failed" not in n] == [
+        "interrupt", "soft reset", "hard reset", "board answers again after hard reset"]  # the ladder, in the transcript
+
+
 def test_tag_and_chip_select_boards(pytester):
     pytester.makepyfile(test_x="def test_x(board):\n    pass\n")
     pytester.makefile(".toml", rack="""

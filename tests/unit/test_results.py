@@ -57,6 +57,26 @@ def test_schema_is_versioned_and_in_wal_mode(tmp_path):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_database_of_an_older_schema_is_upgraded_and_keeps_its_results(tmp_path):
+    from harness.results import _MIGRATIONS
+
+    db = tmp_path / "v1.sqlite"
+    old = sqlite3.connect(db)
+    for statement in _MIGRATIONS[0]:
+        old.execute(statement)
+    old.execute("INSERT INTO runs VALUES ('r1', 'tests/hil', '2026-11-01T00:00:00Z', NULL, NULL, 'rack3', 'pytest')")
+    old.execute("""INSERT INTO results VALUES ('u1', 'r1', 't.py::test_x', NULL, 'passed', 1.0, '', NULL, 1,
+                                               '2026-11-01T00:00:01Z')""")
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+    with ResultsStore(db) as store:
+        [result] = store.results("r1")
+        assert (result.test_id, result.recovery) == ("t.py::test_x", None)
+        store.record("r1", test_id="t.py::test_y", board_id=None, outcome="passed", duration=1, recovery="reopen port")
+        assert [r.recovery for r in store.results("r1")] == [None, "reopen port"]
+
+
 def test_run_ids_are_unique_and_resolvable_by_prefix(tmp_path):
     with ResultsStore(tmp_path / "r.sqlite") as store:
         ids = [_run(store) for _ in range(20)]

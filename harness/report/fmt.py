@@ -54,6 +54,8 @@ def headline(report: Report) -> str:
         parts.append(_count(len(report.flaky), "flaky test"))
     if report.lost:
         parts.append(_count(len(report.lost), "board") + " lost")
+    if report.recovered:
+        parts.append(_count(len(report.recovered), "recovery", "recoveries"))
     t = report.totals
     parts.append(f"{t['passed']} passed, {t['failed'] + t['error']} failed, {t['skipped']} skipped")
     return " · ".join(parts)

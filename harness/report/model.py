@@ -3,9 +3,9 @@
 Regressions come first: a test that passed in the baseline on the same board and
 firmware build (name; the version may change, that is the point) and fails now.
 Then fixes, new and removed tests, flaky ones (outcomes that differ between retries,
-or between runs of the same test code on the same firmware image), boards lost or
-skipped, and large duration changes; then the whole run as a matrix, and the pass
-rate per firmware version over the last runs.
+or between runs of the same test code on the same firmware image), boards lost,
+recovered or skipped, and large duration changes; then the whole run as a matrix,
+and the pass rate per firmware version over the last runs.
 """
 
 from __future__ import annotations
@@ -51,6 +51,14 @@ class LostBoard:
     chip: str | None
     virtual: bool
     tests: int = 0                 # baseline tests on it that did not run now
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """A board that stopped answering before a test and was brought back by the recovery ladder."""
+    board_id: str | None
+    test_id: str
+    step: str                      # the ladder step that worked
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,7 @@ class Report:
     removed: list[Change] = field(default_factory=list)
     flaky: list[Flaky] = field(default_factory=list)
     lost: list[LostBoard] = field(default_factory=list)
+    recovered: list[Recovery] = field(default_factory=list)
     skipped: list[SkipGroup] = field(default_factory=list)
     durations: list[DurationChange] = field(default_factory=list)
     matrix: Matrix = field(default_factory=lambda: Matrix((), (), {}))
@@ -139,6 +148,7 @@ def build(store: ResultsStore, run: str = "latest", baseline: str | None = "prev
         new=sorted((_change(None, n, flaky_keys) for n in new), key=lambda c: (c.outcome not in FAILING, c.test_id)),
         removed=sorted((_change(b, None, flaky_keys) for b in removed), key=lambda c: c.test_id),
         flaky=flaky, lost=lost, skipped=_skipped(now_cells),
+        recovered=[Recovery(r.board_id, r.test_id, r.recovery) for r in store.results(current.id) if r.recovery],
         durations=_durations(pairs, duration_ratio, duration_min),
         matrix=_matrix(now_cells),
         history=[p for r in recent for p in _pass_rates(r, now_cells if r.id == current.id else past[r.id])],

@@ -61,7 +61,7 @@ def _nav(report: Report) -> str:
              ("new", f"New ({len(report.new)})", bool(report.new)),
              ("removed", f"Removed ({len(report.removed)})", bool(report.removed)),
              ("flaky", f"Flaky ({len(report.flaky)})", bool(report.flaky)),
-             ("lost", "Lost / skipped", bool(report.lost or report.skipped)),
+             ("lost", "Lost / recovered / skipped", bool(report.lost or report.recovered or report.skipped)),
              ("durations", f"Durations ({len(report.durations)})", bool(report.durations)),
              ("boards", "Boards", True), ("matrix", "Matrix", True), ("history", "Pass rate", bool(report.history))]
     return "<nav>" + "".join(f'<a href="#{a}">{t}</a>' for a, t, show in links if show) + "</nav>"
@@ -100,14 +100,19 @@ def _flaky(report: Report) -> str:
 
 
 def _lost_and_skipped(report: Report) -> str:
-    if not report.lost and not report.skipped:
+    if not report.lost and not report.skipped and not report.recovered:
         return ""
-    parts = ['<section id="lost" class="lost"><h2>Boards lost or skipped</h2>']
+    parts = ['<section id="lost" class="lost"><h2>Boards lost, recovered or skipped</h2>']
     if report.lost:
         rows = "".join(f"<tr><td><b>{_e(b.board_id)}</b></td><td>{_e(b.chip or '-')}</td><td>{_e(b.reason)}</td>"
                        f"<td>{b.tests or '-'}</td></tr>" for b in report.lost)
         parts.append('<table class="list"><thead><tr><th>lost board</th><th>chip</th><th>why</th>'
                      f'<th>baseline tests not run</th></tr></thead><tbody>{rows}</tbody></table>')
+    if report.recovered:
+        rows = "".join(f"<tr><td>{_e(fmt.board(r.board_id))}</td><td class=t>{_test(r.test_id)}</td>"
+                       f"<td>{_e(r.step)}</td></tr>" for r in report.recovered)
+        parts.append('<table class="list"><thead><tr><th>recovered board</th><th>before test</th>'
+                     f'<th>brought back by</th></tr></thead><tbody>{rows}</tbody></table>')
     if report.skipped:
         rows = "".join(
             f"<tr><td>{_e(fmt.board(s.board_id))}</td><td>{_e(s.reason)}</td><td><details><summary>{len(s.tests)} "

@@ -99,6 +99,11 @@ def _boards(report: Report) -> list[str]:
         out += [f"| {_cell(b.board_id)} | {_cell(b.chip or '-')} | {_cell(b.reason)} | {b.tests or '-'} |"
                 for b in report.lost]
         out.append("")
+    if report.recovered:
+        out += [f"### 🩹 Boards recovered ({len(report.recovered)})", "", "| board | before test | brought back by |",
+                "|---|---|---|"]
+        out += [f"| {_cell(fmt.board(r.board_id))} | `{_cell(r.test_id)}` | {_cell(r.step)} |" for r in report.recovered]
+        out.append("")
     if report.skipped:
         out += ["### ⏭ Skipped", "", "| board | reason | tests |", "|---|---|---|"]
         out += [f"| {_cell(fmt.board(s.board_id))} | {_cell(s.reason)} | {len(s.tests)}: "

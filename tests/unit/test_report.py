@@ -154,6 +154,22 @@ def test_lost_and_absent_boards_and_skips_with_what_the_board_lacked(store):
         ("virt", "virtual board lacks os.dupterm", ("t.py::test_x", "t.py::test_y"))]
 
 
+def test_a_board_brought_back_before_a_test_is_in_every_format(store):
+    run_id = store.start_run(suite="tests/hil", command="pytest", git_rev="r1", host="rack3")
+    store.add_board(run_id, board_id="esp32-a", **{**BOARD, "firmware_version": "v1.24.0"})
+    store.record(run_id, test_id="t.py::test_x[esp32-a]", board_id="esp32-a", outcome="passed", duration=1)
+    store.record(run_id, test_id="t.py::test_y[esp32-a]", board_id="esp32-a", outcome="passed", duration=1,
+                 recovery="hard reset", transcript="-- recovery: interrupt\n-- recovery: hard reset\n")
+    report = build(store)
+    assert [(r.board_id, r.test_id, r.step) for r in report.recovered] == [("esp32-a", "t.py::test_y[esp32-a]",
+                                                                            "hard reset")]
+    assert "1 recovery" in render_md.render(report)
+    assert "| esp32-a | `t.py::test_y[esp32-a]` | hard reset |" in render_md.render(report)
+    assert "hard reset" in render_html.render(report) and "recovered board" in render_html.render(report)
+    assert json.loads(render_json.render(report))["recovered"] == [
+        {"board_id": "esp32-a", "test_id": "t.py::test_y[esp32-a]", "step": "hard reset"}]
+
+
 def test_only_large_duration_changes_between_passes(store):
     _night(store, {"slow": "passed", "noise": "passed", "tiny": "passed", "fast": "passed"},
            durations={"slow": 2.0, "noise": 2.0, "tiny": 0.1, "fast": 9.0}, git_rev="r1")
@@ -277,7 +293,8 @@ def test_json_has_the_documented_shape(store):
     _regressed(store)
     data = json.loads(render_json.render(build(store)))
     assert list(data) == ["format", "version", "run", "baseline", "boards", "totals", "regressions", "fixes", "new",
-                          "removed", "flaky", "lost_boards", "skipped", "duration_changes", "results", "history"]
+                          "removed", "flaky", "lost_boards", "recovered", "skipped", "duration_changes", "results",
+                          "history"]
     assert (data["format"], data["version"]) == ("esp-hil-report", 1)
     [reg] = data["regressions"]
     assert reg == {"test_id": "tests/hil/test_send.py::test_a[esp32-a]", "board_id": "esp32-a", "outcome": "failed",

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Callable
 
 from harness.virtual.boot import boot_from_flash
-from harness.virtual.circuit import BOOTLOADER, ResetCircuit
+from harness.virtual.circuit import BOOTLOADER, FLASH, ResetCircuit
 from harness.virtual.flashstore import FlashStore
+from harness.virtual.flashwrite import SECTOR
 from harness.virtual.netns import Netns
 from harness.virtual.rom import RomBootloader
 from harness.virtual.runmode import RunMode
@@ -159,6 +160,12 @@ class VirtualBoard:
             rom = self._rom
         if rom is not None:
             rom.set_baudrate(baud)
+
+    def brownout(self) -> None:
+        """The supply dipped during a flash write: the image's first sector is lost and the chip resets."""
+        self.flash.erase(BOOT_OFFSET[self.chip], SECTOR)
+        self._hold_in_reset()
+        self._boot(FLASH)
 
     def _hold_in_reset(self) -> None:
         with self._lock:

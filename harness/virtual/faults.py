@@ -7,6 +7,8 @@ vanish   the port goes away for N seconds, then comes back (USB re-enumeration)
 noise    N bytes of line noise on the UART
 slow     the line slows to BAUD (0 restores full speed)
 romlimit the bootloader's link cannot hold more than BAUD (0: no limit): esptool's sync fails above
+brownout the supply dips during a flash write: the image's first sector is lost, the chip resets into
+         "no firmware" (only a reflash brings it back)
 netcut   the board's network link goes down (network = "netns" boards)
 netup    ... and comes back
 
@@ -26,7 +28,7 @@ from pathlib import Path
 
 from harness.errors import HilError
 
-FAULTS = ("kill", "hang", "drop", "vanish", "noise", "slow", "romlimit", "netcut", "netup")
+FAULTS = ("kill", "hang", "drop", "vanish", "noise", "slow", "romlimit", "brownout", "netcut", "netup")
 
 
 def inject(board, fault: str, arg: float = 0) -> None:
@@ -45,6 +47,8 @@ def inject(board, fault: str, arg: float = 0) -> None:
         board.slow_baud = int(arg) or None
     elif fault == "romlimit":
         board.rom_max_baud = int(arg) or None
+    elif fault == "brownout":
+        board.brownout()
     elif fault in ("netcut", "netup"):
         if board.netns is None:
             raise HilError("the board shares the host's network; netcut needs network = \"netns\"", board=board.id)

@@ -137,6 +137,33 @@ def test_a_hung_board_is_brought_back_and_the_run_says_how(pytester, spec, tmp_p
         "interrupt", "soft reset", "hard reset", "board answers again after hard reset"]  # the ladder, in the transcript
 
 
+BROWNOUT = '''
+import pytest
+from harness.virtual import faults
+
+@pytest.mark.parametrize("n", range(2))
+def test_step(board, n):
+    if n == 0:
+        faults.send(board.spec.url, "brownout")  # the image is damaged: the board boots into "no firmware"
+    else:
+        assert board.eval("1") == 1
+'''
+
+
+def test_a_board_whose_firmware_was_damaged_is_reflashed_when_the_run_has_firmware(pytester):
+    from harness.firmware import Catalog
+    from harness.virtual.testimage import build
+
+    image = pytester.path / "fw.bin"
+    image.write_bytes(build("esp32", b"MicroPython v1.24.1 reflash test " + bytes(range(256)) * 16))
+    Catalog(pytester.path / "firmware" / "manifest.toml").add(image, "night")
+    pytester.makefile(".toml", rack='[[board]]\nid = "v1"\nchip = "esp32"\nvirtual = true\nnetwork = "host"\n')
+    pytester.makepyfile(test_b=BROWNOUT)
+    result = pytester.runpytest_subprocess("--hil-boards", "rack.toml", "--hil-firmware", "night")
+    result.assert_outcomes(passed=2)
+    result.stdout.re_match_lines([r"\s+recovered: reflash before test_step\[.*1.*\]"])
+
+
 def test_tag_and_chip_select_boards(pytester):
     pytester.makepyfile(test_x="def test_x(board):\n    pass\n")
     pytester.makefile(".toml", rack="""

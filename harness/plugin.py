@@ -154,7 +154,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if board_id and board_id != ANY_ID:
         report.user_properties.append((BOARD_PROP, board_id))
         report.user_properties.append((INFO_PROP, _board_info(item.config.stash[POOL_KEY], board_id)))
-    recovery = item.stash.get(RECOVERY_KEY, None) if report.when == "call" else None
+    recorded = report.when == "call" or (report.when == "setup" and not report.passed)  # what the results keep
+    recovery = item.stash.get(RECOVERY_KEY, None) if recorded else None
     if recovery:
         report.user_properties.append((RECOVERY_PROP, recovery))
     if attached and (report.failed or recovery):  # a recovery's steps are in the transcript

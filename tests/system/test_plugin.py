@@ -111,12 +111,16 @@ RECOVERY = '''
 import pytest
 from harness.virtual import faults
 
-@pytest.mark.parametrize("n", range(2))
+@pytest.mark.parametrize("n", range(3))
 def test_step(board, n):
-    if n == 0:
+    if n != 1:
         faults.send(board.spec.url, "hang")  # the next test finds the board not answering
     else:
         assert board.exec("print(1)") == "1\\n"
+
+@pytest.mark.needs("dupterm")
+def test_skipped_after_a_recovery(board):
+    pass
 '''
 
 
@@ -127,11 +131,12 @@ def test_a_hung_board_is_brought_back_and_the_run_says_how(pytester, spec, tmp_p
     pytester.makepyfile(test_r=RECOVERY)
     result = pytester.runpytest_subprocess("--hil-port", spec.url, "--hil-chip", "esp32", "--hil-results", str(db),
                                            "-p", "no:randomly")
-    result.assert_outcomes(passed=2)
-    result.stdout.re_match_lines([r"\s+recovered: hard reset before test_step\[.*1.*\]"])
+    result.assert_outcomes(passed=3, skipped=1)
+    result.stdout.re_match_lines([r"\s+recovered: hard reset before test_step\[.*1.*\], "
+                                  r"hard reset before test_skipped_after_a_recovery"])
     with ResultsStore(db, create=False) as store:
-        first, second = store.results(store.run("latest").id)
-        assert (first.recovery, second.recovery) == (None, "hard reset")
+        first, second, third, skipped = store.results(store.run("latest").id)
+        assert [r.recovery for r in (first, second, third, skipped)] == [None, "hard reset", None, "hard reset"]
         notes = [line.split("recovery: ", 1)[1] for line in store.transcript(second).splitlines() if "recovery: " in line]
     assert [n for n in notes if "failed" not in n] == [
         "interrupt", "soft reset", "hard reset", "board answers again after hard reset"]  # the ladder, in the transcript

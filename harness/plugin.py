@@ -154,7 +154,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if board_id and board_id != ANY_ID:
         report.user_properties.append((BOARD_PROP, board_id))
         report.user_properties.append((INFO_PROP, _board_info(item.config.stash[POOL_KEY], board_id)))
-    recorded = report.when == "call" or (report.when == "setup" and not report.passed)  # what the results keep
+    # the report that carries the test's outcome (harness.recording); a teardown error is not a second recovery
+    recorded = report.when == "call" or (report.when == "setup" and not report.passed)
     recovery = item.stash.get(RECOVERY_KEY, None) if recorded else None
     if recovery:
         report.user_properties.append((RECOVERY_PROP, recovery))

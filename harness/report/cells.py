@@ -34,6 +34,7 @@ class Cell:
     firmware_name: str | None
     firmware: str | None         # version (or name) shown and grouped by
     firmware_sha256: str | None
+    recoveries: tuple[str, ...] = ()  # the ladder step the board needed before each row, in order
 
     @property
     def key(self) -> Key:
@@ -99,6 +100,7 @@ def _cell(store: ResultsStore, rows: list[Result], board: Board | None, tails: b
         firmware_name=board.firmware_name if board else None,
         firmware=(board.firmware_version or board.firmware_name) if board else None,
         firmware_sha256=board.firmware_sha256 if board else None,
+        recoveries=tuple(r.recovery for r in rows if r.recovery),
     )
 
 

@@ -148,7 +148,7 @@ def build(store: ResultsStore, run: str = "latest", baseline: str | None = "prev
         new=sorted((_change(None, n, flaky_keys) for n in new), key=lambda c: (c.outcome not in FAILING, c.test_id)),
         removed=sorted((_change(b, None, flaky_keys) for b in removed), key=lambda c: c.test_id),
         flaky=flaky, lost=lost, skipped=_skipped(now_cells),
-        recovered=[Recovery(r.board_id, r.test_id, r.recovery) for r in store.results(current.id) if r.recovery],
+        recovered=[Recovery(c.board_id, c.test_id, step) for c in now_cells.values() for step in c.recoveries],
         durations=_durations(pairs, duration_ratio, duration_min),
         matrix=_matrix(now_cells),
         history=[p for r in recent for p in _pass_rates(r, now_cells if r.id == current.id else past[r.id])],

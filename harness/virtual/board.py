@@ -164,7 +164,6 @@ class VirtualBoard:
     def brownout(self) -> None:
         """The supply dipped during a flash write: the image's first sector is lost and the chip resets."""
         self.flash.erase(BOOT_OFFSET[self.chip], SECTOR)
-        self._hold_in_reset()
         self._boot(FLASH)
 
     def _hold_in_reset(self) -> None:

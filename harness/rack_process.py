@@ -1,7 +1,10 @@
 """Run the virtual boards of an inventory in a process of their own, as a rack host would.
 
 The pytest controller starts `hil virtual` once per run; the test processes (and
-xdist workers) only ever see RFC 2217 URLs, exactly as with a real rack.
+xdist workers) only ever see RFC 2217 URLs, exactly as with a real rack. The rack
+process holds the read end of a pipe whose write end only this process holds:
+however this process dies, the rack sees the pipe close, shuts down, and removes
+this process's folder for it (`lifetime`, `leftovers`).
 """
 
 from __future__ import annotations
@@ -9,13 +12,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from harness import inventory
 from harness.errors import HilError
 from harness.inventory import Inventory
+from harness.virtual import leftovers
 from harness.virtual.rack import to_toml
 
 START_TIMEOUT = 60.0
@@ -25,21 +28,26 @@ class RackProcess:
     """`hil virtual --inventory IN --inventory-out OUT` in the background."""
 
     def __init__(self, wanted: Inventory):
-        self._dir = Path(tempfile.mkdtemp(prefix="hil-rack-"))
+        self._dir = leftovers.owned_tempdir("rack")
         self._source = self._dir / "selected.toml"
         self._source.write_text(to_toml(Inventory(wanted.source, [b for b in wanted.boards if b.virtual])))
         self.inventory_path = self._dir / "live.toml"
         self._log = self._dir / "rack.log"
         self._proc: subprocess.Popen | None = None
+        self._lifeline: int | None = None  # the write end of the rack's parent pipe: never written, closed by our exit
 
     def start(self) -> Inventory:
-        with open(self._log, "wb") as log:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "harness.cli", "virtual", "--inventory", str(self._source),
-                 "--inventory-out", str(self.inventory_path)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+        reader, self._lifeline = os.pipe()
+        try:
+            with open(self._log, "wb") as log:
+                self._proc = subprocess.Popen(
+                    [sys.executable, "-m", "harness.cli", "virtual", "--inventory", str(self._source),
+                     "--inventory-out", str(self.inventory_path), "--parent-fd", str(reader)],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(reader,),
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
+        finally:
+            os.close(reader)
         deadline = time.monotonic() + START_TIMEOUT
         while not self.inventory_path.exists():
             if self._proc.poll() is not None or time.monotonic() > deadline:
@@ -59,6 +67,9 @@ class RackProcess:
                 self._proc.kill()
                 self._proc.wait()
         self._proc = None
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+            self._lifeline = None
         for path in (self.inventory_path, self._log, self._source):
             path.unlink(missing_ok=True)
         try:

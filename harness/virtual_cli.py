@@ -1,4 +1,7 @@
-"""`hil virtual`: serve virtual boards until SIGINT/SIGTERM, like a rack host."""
+"""`hil virtual`: serve virtual boards until SIGINT/SIGTERM/SIGHUP, like a rack host.
+
+Each start first removes what racks killed earlier left in the temp folder (`leftovers`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import threading
 from pathlib import Path
 
 from harness import inventory
-from harness.virtual import faults
+from harness.virtual import faults, leftovers, lifetime
 from harness.virtual.faults import FAULTS
 from harness.virtual.rack import VirtualRack, specs_for, to_toml
 
@@ -23,6 +26,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inventory-out", type=Path, help="write a boards TOML for the served boards")
     p.add_argument("--blank", action="store_true", help="leave a new board's flash erased (no firmware: it does not boot)")
     p.add_argument("--workdir", type=Path, help="keep board state (flash, filesystem) here instead of a temp folder")
+    p.add_argument("--parent-fd", type=int, metavar="FD",
+                   help="a pipe from the process that started this one: when it closes, stop as on SIGTERM")
     p.set_defaults(func=run)
     f = sub.add_parser("fault", help="inject a fault into a virtual board served by `hil virtual`")
     f.add_argument("url", help="the board's rfc2217:// URL")
@@ -33,14 +38,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    stop, orphaned = threading.Event(), threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
+    if args.parent_fd is not None:
+        lifetime.on_parent_exit(args.parent_fd, lambda: (orphaned.set(), stop.set()))
+    leftovers.sweep()
     if args.inventory:
         specs = [b for b in inventory.load(args.inventory).boards if b.virtual]
     else:
         specs = specs_for(args.chip, args.count, args.network)
     rack = VirtualRack(specs, workdir=args.workdir, blank=args.blank)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     try:
         live = rack.start()
         if args.inventory_out:
@@ -54,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         rack.close()
         if args.inventory_out:
             args.inventory_out.unlink(missing_ok=True)
+        if orphaned.is_set():
+            leftovers.sweep()  # the process that started us is gone: its folder for us is a leftover now
     return 0
 
 

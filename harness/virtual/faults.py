@@ -13,7 +13,8 @@ netcut   the board's network link goes down (network = "netns" boards)
 netup    ... and comes back
 
 Each is reachable in-process (`inject(board, ...)`) and, for boards served by
-`hil virtual`, through a control socket beside the board (`hil fault URL FAULT`).
+`hil virtual`, through a control socket beside the board (`hil fault URL FAULT`),
+named by the board's port and by the rack process (so a dead rack's can be swept).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import threading
 from pathlib import Path
 
 from harness.errors import HilError
+from harness.virtual.leftovers import owned_name
 
 FAULTS = ("kill", "hang", "drop", "vanish", "noise", "slow", "romlimit", "brownout", "netcut", "netup")
 
@@ -57,10 +59,18 @@ def inject(board, fault: str, arg: float = 0) -> None:
         raise HilError(f"unknown fault {fault!r}", hint=f"one of {', '.join(FAULTS)}")
 
 
+def _port(url: str) -> str:
+    return url.rsplit(":", 1)[-1].split("?")[0]
+
+
 def control_path(url: str) -> Path:
-    """Where the control socket of the virtual board at `url` lives (derived from its port)."""
-    port = url.rsplit(":", 1)[-1].split("?")[0]
-    return Path(tempfile.gettempdir()) / f"hil-fault-{port}.ctl"
+    """Where this process serves the control socket of the virtual board at `url`."""
+    return Path(tempfile.gettempdir()) / owned_name("fault", f"{_port(url)}.ctl")
+
+
+def _served(url: str) -> list[Path]:
+    """The control sockets for `url`'s port: the live rack's, and any a killed rack left."""
+    return sorted(Path(tempfile.gettempdir()).glob(f"hil-fault-*-{_port(url)}.ctl"))
 
 
 class FaultControl:
@@ -95,14 +105,16 @@ def _handler(board):
 
 def send(url: str, fault: str, arg: float = 0) -> None:
     """Ask the `hil virtual` process serving `url` to apply a fault."""
-    path = control_path(url)
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(5)
-            s.connect(str(path))
-            s.sendall(f"{fault} {arg}\n".encode())
-            answer = s.makefile().readline().strip()
-    except OSError:
-        raise HilError(f"no virtual board serves {url}", hint="faults apply to boards served by `hil virtual`") from None
-    if answer != "ok":
-        raise HilError(answer.removeprefix("error: "))
+    for path in _served(url):
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(5)
+                s.connect(str(path))
+                s.sendall(f"{fault} {arg}\n".encode())
+                answer = s.makefile().readline().strip()
+        except OSError:
+            continue  # a killed rack's socket: no one listens
+        if answer != "ok":
+            raise HilError(answer.removeprefix("error: "))
+        return
+    raise HilError(f"no virtual board serves {url}", hint="faults apply to boards served by `hil virtual`")

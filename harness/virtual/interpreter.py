@@ -14,7 +14,6 @@ import os
 import platform
 import shutil
 import signal
-import subprocess
 import sys
 import termios
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.errors import HilError
+from harness.virtual import lifetime
 
 ENV_BINARY = "HIL_MICROPYTHON"
 CTRL_C = b"\x03"
@@ -64,7 +64,7 @@ class Interpreter:
         attrs[3] |= termios.ISIG
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
         env = {**os.environ, "HOME": str(cwd), "MICROPYPATH": ".frozen:lib"}
-        self._proc = subprocess.Popen(
+        self._proc = lifetime.popen(  # dies with this process, even by SIGKILL
             [*(prefix or []), binary], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
             start_new_session=True, preexec_fn=_make_controlling_tty, close_fds=True,
         )

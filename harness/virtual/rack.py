@@ -7,13 +7,13 @@ inventory for them, and cleans up every process and folder when told to stop.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 from harness.inventory import BoardSpec, Inventory
 from harness.virtual.board import VirtualBoard
 from harness.virtual.faults import FaultControl
+from harness.virtual.leftovers import owned_tempdir
 from harness.virtual.testimage import build
 
 # What a new virtual board's flash holds, as boards come from the factory with a firmware.
@@ -26,7 +26,7 @@ class VirtualRack:
 
     def __init__(self, specs: list[BoardSpec], workdir: Path | None = None, blank: bool = False):
         self._own_workdir = workdir is None
-        self.workdir = Path(tempfile.mkdtemp(prefix="hil-virtual-")) if workdir is None else workdir
+        self.workdir = owned_tempdir("virtual") if workdir is None else workdir
         self.specs = specs
         self._blank = blank
         self.boards: list[VirtualBoard] = []

@@ -17,6 +17,7 @@ from mpremote.transport import Transport, TransportError
 from harness.capabilities import PROBE, Capabilities
 from harness.errors import BoardLost, BoardTimeout, HilError
 from harness.inventory import BoardSpec
+from harness.sockets import SocketMaker, for_spec
 from harness.transcript import Transcript
 from harness.transport.serial import open_serial
 
@@ -53,6 +54,7 @@ class Board:
         self.transcript = transcript
         self.ip: str | None = None       # where host peers reach the board (harness.network)
         self.host_ip: str | None = None  # where the board reaches this host
+        self.sockets: SocketMaker = for_spec(spec.peer_sockets)  # how this host makes sockets that reach it
         self._job: Job | None = None
 
     @classmethod

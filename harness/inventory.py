@@ -8,7 +8,7 @@ One TOML file per rack or bench::
     port = "/dev/serial/by-id/usb-Silicon_Labs_CP2102_0001-if00-port0"   # or rfc2217://rack3:4001
     baud = 115200
     reset = "classic"          # classic | usb-jtag | none
-    network = "wifi"           # wifi | host | netns (virtual, root) | none
+    network = "wifi"           # wifi | host | netns (virtual, root) | tap (built from source) | none
     tags = ["esp32-lwip"]
 
 A board with ``virtual = true`` and no port is started by the harness on this machine
@@ -21,13 +21,26 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from harness.errors import HilError
 
 CHIPS = ("esp32", "esp8266", "esp32s2", "esp32s3", "esp32c3", "esp32c6")
 RESETS = ("classic", "usb-jtag", "none")
-NETWORKS = ("wifi", "host", "netns", "none")
+
+
+class Network(StrEnum):
+    """How a board reaches this host, and how host peers reach it (harness.network)."""
+
+    WIFI = "wifi"    # a real board on the lab's access point
+    HOST = "host"    # a virtual board sharing this host's stack (loopback)
+    NETNS = "netns"  # a virtual board in a namespace of its own behind a veth pair (root)
+    TAP = "tap"      # a board built from source: its lwIP on a TAP in a namespace of its own
+    NONE = "none"
+
+
+NETWORKS = tuple(Network)
 DEFAULT_INVENTORY = Path(__file__).resolve().parent.parent / "boards" / "virtual.toml"
 
 
@@ -45,6 +58,7 @@ class BoardSpec:
     tags: tuple[str, ...] = ()
     virtual: bool = False
     address: str = ""  # the board's IP when fixed (a virtual board in its own namespace)
+    peer_sockets: str = ""  # where host peers make sockets that reach it (a namespace's broker); "": this host
 
     @property
     def url(self) -> str:

@@ -2,7 +2,9 @@
 
 Each step is one explicit call (connect, send, shutdown the write side, close,
 abort with RST, stall reading, receive all), so a test reads as the exchange it
-asserts. Every blocking call has a timeout.
+asserts. Every blocking call has a timeout. Sockets come from the board's
+`SocketMaker` (`harness.sockets`): this host's stack, or the namespace of a board
+built from source.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field
+
+from harness.sockets import HOST, SocketMaker
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -70,8 +74,8 @@ class Conn:
 class Listener:
     """A listening socket the board connects to."""
 
-    def __init__(self, host: str, port: int, rcvbuf: int | None):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    def __init__(self, host: str, port: int, rcvbuf: int | None, sockets: SocketMaker = HOST):
+        self.sock = sockets.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if rcvbuf:
             # Set before listen() so accepted sockets inherit it and the window stays small:
@@ -94,10 +98,11 @@ class Listener:
 class Peers:
     """The peers of one test; `close()` closes every socket they opened."""
 
+    sockets: SocketMaker = HOST
     _open: list = field(default_factory=list)
 
     def listen(self, host: str, port: int = 0, rcvbuf: int | None = None) -> Listener:
-        listener = Listener(host, port, rcvbuf)
+        listener = Listener(host, port, rcvbuf, self.sockets)
         self._open.append(listener)
         return listener
 
@@ -105,13 +110,19 @@ class Peers:
         """Connect to a board's server; retries while the board is still getting to listen()."""
         deadline = time.monotonic() + retry_for
         while True:
+            sock = self.sockets.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
             try:
-                sock = socket.create_connection((host, port), timeout=timeout)
+                sock.connect((host, port))
                 break
             except ConnectionRefusedError:
+                sock.close()
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+            except BaseException:
+                sock.close()
+                raise
         conn = Conn(sock)
         self._open.append(conn)
         return conn

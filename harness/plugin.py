@@ -5,6 +5,7 @@ Fixtures live in `fixtures/` and are thin: they compose what this module sets up
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from harness.inventory import Inventory
 from harness.distribution import ANY, ANY_ID, MATRIX, BoardScheduling, share
 from harness.pool import BoardPool
 from harness.recording import BOARD_PROP, INFO_PROP, RECOVERY_PROP
+from harness.virtual.source.build import add_options as build_options
+from harness.virtual.source.build import recipe_from
 
 pytest_plugins = ["harness.recording", "harness.summary", "fixtures.boards", "fixtures.peers", "fixtures.webrepl"]
 
@@ -39,6 +42,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="with --hil-firmware: auto skips boards that already hold it (flash MD5); always rewrites")
     group.addoption("--hil-mode", choices=(MATRIX, ANY), default=MATRIX,
                     help="matrix: each board test on every selected board (default); any: once, on any free board")
+    build_options(group.addoption, "--hil-")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,11 +52,12 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         inv = _run_inventory(config)
         firmware = _firmware(config)
+        source = _source_build(config, inv)
     except HilError as exc:
         raise pytest.UsageError(str(exc)) from None
     workerinput = getattr(config, "workerinput", {})
     config.stash[POOL_KEY] = BoardPool(inv, preferred=workerinput.get("hil_boards"), firmware=firmware,
-                                       flash_mode=config.getoption("--hil-flash"))
+                                       flash_mode=config.getoption("--hil-flash"), source=source)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -85,6 +90,24 @@ def _run_inventory(config: pytest.Config) -> Inventory:
             raise HilError("--hil-port needs --hil-chip", hint="give both, e.g. --hil-port /dev/ttyUSB0 --hil-chip esp32")
         return inventory.bench(port, chip)
     return _select(config, inventory.load(_inventory_file(config)))
+
+
+def _source_build(config: pytest.Config, inv: Inventory):
+    """With --hil-micropython-src, build the boards' firmware now, once, where its progress shows.
+
+    Each rack process then finds the build in the cache; a compiler error stops the
+    run here with one line, before any test.
+    """
+    recipe = recipe_from(config.getoption("--hil-micropython-src"), config.getoption("--hil-micropython-revert"),
+                         config.getoption("--hil-micropython-sanitize"))
+    if recipe is None or hasattr(config, "workerinput") or not any(b.virtual and not b.port for b in inv.boards):
+        return recipe
+    from harness.virtual.source.build import build
+
+    out = sys.__stderr__
+    firmware = build(recipe, progress=lambda line: print(line, file=out, flush=True))
+    print(f"esp-hil: virtual boards run {firmware.description}", file=out, flush=True)
+    return recipe
 
 
 def _firmware(config: pytest.Config):
@@ -171,5 +194,5 @@ def _board_info(pool: BoardPool, board_id: str) -> dict:
     caps = board.__dict__.get("capabilities") if board else None
     fw = pool.firmware[0] if pool.firmware else None
     return {"chip": spec.chip, "url": board.spec.url if board else spec.url, "virtual": spec.virtual,
-            "firmware_version": caps.version if caps else None,
+            "firmware_version": caps.version if caps else None, "ran_on": caps.ran_on if caps else None,
             "firmware_name": fw.name if fw else None, "firmware_sha256": fw.sha256 if fw else None}

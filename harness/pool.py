@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from harness.board import Board
 from harness.errors import HilError
@@ -17,13 +18,17 @@ from harness.inventory import BoardSpec, Inventory
 from harness.lease import Lease
 from harness.rack_process import RackProcess
 
+if TYPE_CHECKING:
+    from harness.virtual.source.build import Recipe
+
 
 class BoardPool:
     """Open boards by id, lazily; remember which were lost and why."""
 
     def __init__(self, inventory: Inventory, lease_wait: float = 60.0, preferred: list[str] | None = None,
-                 firmware: tuple | None = None, flash_mode: str = "never"):
+                 firmware: tuple | None = None, flash_mode: str = "never", source: Recipe | None = None):
         self.inventory = inventory
+        self._source = source  # virtual boards built from a MicroPython tree, not the PyPI port
         self.firmware = firmware  # (Firmware, bytes) checked against the catalog, or None
         self._flash_mode = flash_mode
         self._preferred = list(preferred or [])
@@ -107,7 +112,7 @@ class BoardPool:
         if spec.id in self._live:
             return self._live[spec.id]
         if spec.virtual and not spec.port:
-            rack = RackProcess(Inventory(self.inventory.source, [spec]))
+            rack = RackProcess(Inventory(self.inventory.source, [spec]), source=self._source)
             self._racks.append(rack)
             self._live[spec.id] = rack.start().boards[0]
         elif spec.port.startswith("labgrid://"):

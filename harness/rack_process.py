@@ -19,6 +19,7 @@ from harness import inventory
 from harness.errors import HilError
 from harness.inventory import Inventory
 from harness.virtual import leftovers
+from harness.virtual.source.build import Recipe
 from harness.virtual.rack import to_toml
 
 START_TIMEOUT = 60.0
@@ -27,8 +28,9 @@ START_TIMEOUT = 60.0
 class RackProcess:
     """`hil virtual --inventory IN --inventory-out OUT` in the background."""
 
-    def __init__(self, wanted: Inventory):
+    def __init__(self, wanted: Inventory, source: Recipe | None = None):
         self._dir = leftovers.owned_tempdir("rack")
+        self._src = source.args() if source else []  # boards built from a MicroPython tree
         self._source = self._dir / "selected.toml"
         self._source.write_text(to_toml(Inventory(wanted.source, [b for b in wanted.boards if b.virtual])))
         self.inventory_path = self._dir / "live.toml"
@@ -42,7 +44,7 @@ class RackProcess:
             with open(self._log, "wb") as log:
                 self._proc = subprocess.Popen(
                     [sys.executable, "-m", "harness.cli", "virtual", "--inventory", str(self._source),
-                     "--inventory-out", str(self.inventory_path), "--parent-fd", str(reader)],
+                     "--inventory-out", str(self.inventory_path), "--parent-fd", str(reader), *self._src],
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(reader,),
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )

@@ -14,6 +14,8 @@ from harness import inventory
 from harness.virtual import faults, leftovers, lifetime
 from harness.virtual.faults import FAULTS
 from harness.virtual.rack import VirtualRack, specs_for, to_toml
+from harness.virtual.source.build import add_options as build_options
+from harness.virtual.source.build import recipe_from
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +28,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inventory-out", type=Path, help="write a boards TOML for the served boards")
     p.add_argument("--blank", action="store_true", help="leave a new board's flash erased (no firmware: it does not boot)")
     p.add_argument("--workdir", type=Path, help="keep board state (flash, filesystem) here instead of a temp folder")
+    build_options(p.add_argument, "--")
     p.add_argument("--parent-fd", type=int, metavar="FD",
                    help="a pipe from the process that started this one: when it closes, stop as on SIGTERM")
     p.set_defaults(func=run)
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         specs = [b for b in inventory.load(args.inventory).boards if b.virtual]
     else:
         specs = specs_for(args.chip, args.count, args.network)
-    rack = VirtualRack(specs, workdir=args.workdir, blank=args.blank)
+    source = recipe_from(args.micropython_src, args.micropython_revert, args.micropython_sanitize)
+    rack = VirtualRack(specs, workdir=args.workdir, blank=args.blank, source=source)
     try:
         live = rack.start()
         if args.inventory_out:

@@ -10,6 +10,7 @@ Every byte each way is recorded in the board's transcript, except the password.
 
 from __future__ import annotations
 
+import socket
 import struct
 import threading
 import time
@@ -23,6 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from harness import secrets
 from harness.errors import HilError
+from harness.sockets import HOST, SocketMaker
 from harness.transcript import NOTE, RX, TX, Transcript
 
 DEFAULT_PORT = 8266
@@ -311,11 +313,12 @@ class WebreplTransport(Transport):
 
 def open_webrepl(host: str, port: int = DEFAULT_PORT, password: str | None = None,
                  transcript: Transcript | None = None, board_id: str = "webrepl",
-                 timeout: float = 10.0) -> WebreplTransport:
+                 timeout: float = 10.0, sockets: SocketMaker = HOST) -> WebreplTransport:
     """Connect to `ws://host:port/`, log in, and return the transport at the friendly REPL.
 
-    `password` defaults to the HIL_WEBREPL_PASSWORD secret. Call `enter_raw_repl()`
-    (or hand the transport to `harness.board.Board`) to run code.
+    `password` defaults to the HIL_WEBREPL_PASSWORD secret. `sockets` makes the TCP
+    connection (the board's `board.sockets`). Call `enter_raw_repl()` (or hand the
+    transport to `harness.board.Board`) to run code.
     """
     if password is None:
         password = secrets.get(PASSWORD_ENV)
@@ -327,7 +330,14 @@ def open_webrepl(host: str, port: int = DEFAULT_PORT, password: str | None = Non
     stream = WebsocketPort(transcript, board_id)
     try:
         bound = type("_BoundConnection", (_Connection,), {"port": stream})
-        ws = connect(url, create_connection=bound, compression=None, proxy=None,
+        sock = sockets.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect((host, port))
+        except BaseException:
+            sock.close()
+            raise
+        ws = connect(url, sock=sock, create_connection=bound, compression=None, proxy=None,
                      ping_interval=None, open_timeout=timeout, close_timeout=2, max_size=None,
                      legacy=True)  # a long-lived connection the transport closes
     except InvalidStatus as exc:

@@ -12,10 +12,13 @@ from harness.virtual.boot import boot_from_flash
 from harness.virtual.circuit import BOOTLOADER, FLASH, ResetCircuit
 from harness.virtual.flashstore import FlashStore
 from harness.virtual.flashwrite import SECTOR
+from harness.inventory import Network
+from harness.virtual.interpreter import Launch
 from harness.virtual.netns import Netns
 from harness.virtual.rom import RomBootloader
 from harness.virtual.runmode import RunMode
 from harness.virtual.server import Rfc2217Server
+from harness.virtual.tapnet import BOARD_IP, TapNetwork
 from harness.virtual.testimage import BOOT_OFFSET
 
 log = logging.getLogger(__name__)
@@ -81,7 +84,7 @@ class VirtualBoard:
     """A board on `rfc2217://127.0.0.1:PORT`; its state lives in `workdir`."""
 
     def __init__(self, board_id: str, chip: str, workdir: Path, binary: str, tcp_port: int = 0,
-                 network: str = "host"):
+                 network: Network = Network.HOST):
         self.id = board_id
         self.chip = chip
         self.workdir = workdir
@@ -97,10 +100,29 @@ class VirtualBoard:
         self.circuit = ResetCircuit(on_reset=self._hold_in_reset, on_boot=self._boot)
         self.line = VirtualLine(self)
         self.server = Rfc2217Server(self.line, board_id, tcp_port=tcp_port)
-        self.netns = Netns.create(board_id) if network == "netns" else None
-        self.address = self.netns.board_ip if self.netns else "127.0.0.1"
-        self.run = RunMode(binary, self.sandbox, self.emit, self._crashed,
-                           prefix=self.netns.prefix() if self.netns else None)
+        self.network = network
+        self.netns = Netns.create(board_id) if network == Network.NETNS else None
+        self.tap = TapNetwork.start(board_id, workdir) if network == Network.TAP else None
+        self.run = RunMode(self._launch(binary), self.sandbox, self.emit, self._crashed)
+
+    def _launch(self, binary: str) -> Launch:
+        if self.netns:
+            return Launch(binary, prefix=tuple(self.netns.prefix()))
+        if self.tap:
+            return Launch(binary, env=self.tap.env(), pass_fds=(self.tap.tap_fd,))
+        return Launch(binary)
+
+    @property
+    def address(self) -> str:
+        """The board's IP as host peers reach it."""
+        if self.netns:
+            return self.netns.board_ip
+        return BOARD_IP if self.tap else "127.0.0.1"
+
+    @property
+    def peer_sockets(self) -> str:
+        """Where host peers make their sockets: the TAP namespace's broker, or this host ("")."""
+        return str(self.tap.socket_path) if self.tap else ""
 
     @property
     def url(self) -> str:
@@ -123,6 +145,8 @@ class VirtualBoard:
         self.run.stop()
         if self.netns:
             self.netns.delete()
+        if self.tap:
+            self.tap.close()
 
     def emit(self, data: bytes) -> None:
         """Bytes the board writes on its UART, at the line's pace (10 bits a byte)."""

@@ -19,6 +19,8 @@ import termios
 import threading
 import time
 import tty
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -49,6 +51,20 @@ def find_micropython() -> str:
     )
 
 
+@dataclass(frozen=True)
+class Launch:
+    """How a board's interpreter is started: the binary, a wrapper, its environment and descriptors.
+
+    A board built from source gets its TAP descriptor and address this way
+    (`harness.virtual.tapnet`); a board in a veth namespace gets `ip netns exec`.
+    """
+
+    binary: str
+    prefix: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    pass_fds: tuple[int, ...] = ()
+
+
 def _make_controlling_tty() -> None:  # runs in the child, after setsid
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
@@ -56,17 +72,17 @@ def _make_controlling_tty() -> None:  # runs in the child, after setsid
 class Interpreter:
     """One run of the unix port; `on_output` gets its bytes, `on_exit` its return code."""
 
-    def __init__(self, binary: str, cwd: Path, on_output: Callable[[bytes], None],
-                 on_exit: Callable[[int], None], prefix: list[str] | None = None):
+    def __init__(self, launch: Launch, cwd: Path, on_output: Callable[[bytes], None],
+                 on_exit: Callable[[int], None]):
         master, slave = os.openpty()
         tty.setraw(slave)
         attrs = termios.tcgetattr(slave)
         attrs[3] |= termios.ISIG
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
-        env = {**os.environ, "HOME": str(cwd), "MICROPYPATH": ".frozen:lib"}
+        env = {**os.environ, "HOME": str(cwd), "MICROPYPATH": ".frozen:lib", **launch.env}
         self._proc = lifetime.popen(  # dies with this process, even by SIGKILL
-            [*(prefix or []), binary], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
-            start_new_session=True, preexec_fn=_make_controlling_tty, close_fds=True,
+            [*launch.prefix, launch.binary], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
+            start_new_session=True, preexec_fn=_make_controlling_tty, close_fds=True, pass_fds=launch.pass_fds,
         )
         os.close(slave)
         self._master = master

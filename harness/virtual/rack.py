@@ -7,12 +7,15 @@ inventory for them, and cleans up every process and folder when told to stop.
 from __future__ import annotations
 
 import shutil
+import sys
 from dataclasses import replace
 from pathlib import Path
 
-from harness.inventory import BoardSpec, Inventory
+from harness.inventory import BoardSpec, Inventory, Network
 from harness.virtual.board import VirtualBoard
 from harness.virtual.faults import FaultControl
+from harness.virtual.source.build import Recipe
+from harness.virtual.source.build import build as build_firmware
 from harness.virtual.leftovers import owned_tempdir
 from harness.virtual.testimage import build
 
@@ -24,7 +27,10 @@ from harness.virtual.interpreter import find_micropython
 class VirtualRack:
     """Virtual boards for the given specs; `close()` leaves nothing behind."""
 
-    def __init__(self, specs: list[BoardSpec], workdir: Path | None = None, blank: bool = False):
+    def __init__(self, specs: list[BoardSpec], workdir: Path | None = None, blank: bool = False,
+                 source: Recipe | None = None):
+        """`source`: run boards built from a MicroPython tree (lwIP on a TAP) instead of the PyPI port."""
+        self._source = source
         self._own_workdir = workdir is None
         self.workdir = owned_tempdir("virtual") if workdir is None else workdir
         self.specs = specs
@@ -33,11 +39,10 @@ class VirtualRack:
         self._controls: list[FaultControl] = []
 
     def start(self) -> Inventory:
-        binary = find_micropython()
+        binary = self._binary()
         try:
             for spec in self.specs:
-                board = VirtualBoard(spec.id, spec.chip, self.workdir / spec.id, binary,
-                                     network="netns" if spec.network == "netns" else "host")
+                board = VirtualBoard(spec.id, spec.chip, self.workdir / spec.id, binary, network=self._network(spec))
                 self.boards.append(board)
                 if board.flash.blank() and not self._blank:
                     board.install(build(spec.chip, DEFAULT_FIRMWARE))
@@ -50,10 +55,22 @@ class VirtualRack:
             raise
         return self.inventory()
 
+    def _binary(self) -> str:
+        if self._source is None:
+            return find_micropython()
+        firmware = build_firmware(self._source, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        return str(firmware.binary)
+
+    def _network(self, spec: BoardSpec) -> Network:
+        """Source-built boards have lwIP on a TAP; the PyPI port uses this host's stack or a veth namespace."""
+        if self._source is not None:
+            return Network.TAP
+        return Network.NETNS if spec.network == Network.NETNS else Network.HOST
+
     def inventory(self) -> Inventory:
         """The specs with their live URLs filled in."""
-        live = [replace(spec, port=board.url, virtual=True, address=board.address,
-                        network="netns" if board.netns else "host")
+        live = [replace(spec, port=board.url, virtual=True, address=board.address, network=board.network,
+                        peer_sockets=board.peer_sockets)
                 for spec, board in zip(self.specs, self.boards)]
         return Inventory(source="virtual rack", boards=live)
 
@@ -83,6 +100,6 @@ def to_toml(inventory: Inventory) -> str:
         tags = ", ".join(f'"{t}"' for t in b.tags)
         lines += ["[[board]]", f'id = "{b.id}"', f'chip = "{b.chip}"', f'port = "{b.port}"',
                   f"baud = {b.baud}", f'reset = "{b.reset}"', f'network = "{b.network}"',
-                  f'address = "{b.address}"',
+                  f'address = "{b.address}"', f'peer_sockets = "{b.peer_sockets}"',
                   f"tags = [{tags}]", "virtual = true", ""]
     return "\n".join(lines)

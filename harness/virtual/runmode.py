@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from harness.virtual.interpreter import Interpreter
+from harness.virtual.interpreter import Interpreter, Launch
 
 SOFT_REBOOT = b"MPY: soft reboot\r\n"
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
@@ -26,10 +26,8 @@ FRIENDLY_PROMPT = b">>> "
 class RunMode:
     """Owns the interpreter process of one board; output goes to `emit`."""
 
-    def __init__(self, binary: str, cwd: Path, emit: Callable[[bytes], None],
-                 on_crash: Callable[[int], None], prefix: list[str] | None = None):
-        self._binary = binary
-        self._prefix = prefix
+    def __init__(self, launch: Launch, cwd: Path, emit: Callable[[bytes], None], on_crash: Callable[[int], None]):
+        self._launch = launch
         self._cwd = cwd
         self._emit = emit
         self._on_crash = on_crash
@@ -56,7 +54,7 @@ class RunMode:
             self._boot_stage = "banner" if raw else None
             self._boot_buffer = b""
             self._tail = b""
-            self._interp = Interpreter(self._binary, self._cwd, self._output, self._exited, self._prefix)
+            self._interp = Interpreter(self._launch, self._cwd, self._output, self._exited)
             if not raw:
                 held, self._held = self._held, []
                 for chunk in held:

@@ -1,0 +1,52 @@
+"""Where this process makes the sockets that talk to a board.
+
+A board on Wi-Fi, or a virtual board sharing this host's stack, is reached with
+this host's own sockets. A board built from source lives in a network namespace of
+its own (`harness.virtual.tapnet`): its sockets are made inside that namespace by
+the namespace's broker and handed over as descriptors, after which they are
+ordinary sockets. Peers and the WebREPL client take whichever the board has.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Protocol
+
+
+class SocketMaker(Protocol):
+    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM, proto: int = 0) -> socket.socket: ...
+
+
+class HostSockets:
+    """This host's own network stack."""
+
+    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM, proto: int = 0) -> socket.socket:
+        return socket.socket(family, kind, proto)
+
+
+class NamespaceSockets:
+    """Sockets made in a board's network namespace by its broker at `path` (a UNIX socket)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM, proto: int = 0) -> socket.socket:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as broker:
+            broker.settimeout(5)
+            try:
+                broker.connect(self.path)
+                broker.sendall(f"{family} {kind} {proto}\n".encode())
+                msg, fds, _, _ = socket.recv_fds(broker, 256, 1)
+            except OSError as exc:
+                raise ConnectionError(f"the board's network namespace is gone ({self.path}: {exc})") from None
+        if not fds:
+            raise OSError(f"the board's network namespace made no socket: {msg.decode(errors='replace').strip()}")
+        return socket.socket(family, kind, proto, fileno=fds[0])
+
+
+HOST = HostSockets()
+
+
+def for_spec(peer_sockets: str) -> SocketMaker:
+    """The maker for a board whose inventory entry names `peer_sockets` (empty: this host)."""
+    return NamespaceSockets(peer_sockets) if peer_sockets else HOST

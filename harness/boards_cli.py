@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from harness import inventory
+from harness.capabilities import KNOWN
 from harness.errors import HilError
 from harness.inventory import CHIPS, BoardSpec
 from harness.flash import detect_chip
@@ -86,7 +87,7 @@ def _ask_firmware(spec: BoardSpec) -> list[str]:
         return [f"no REPL ({str(exc).splitlines()[0][:40]})", "-"]
     try:
         caps = board.capabilities
-        have = [name for name in ("socket", "poll", "dupterm", "webrepl", "wlan", "lwip") if not caps.lacks(name)]
+        have = [name for name in KNOWN if not caps.lacks(name)]
         return [f"{caps.platform} MicroPython {caps.version}", ",".join(have) or "-"]
     except HilError as exc:
         return [f"no answer ({str(exc).splitlines()[0][:40]})", "-"]

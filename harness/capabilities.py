@@ -19,8 +19,13 @@ c['socket'] = _has('socket', 'socket')
 c['poll'] = _has('select', 'poll')
 c['dupterm'] = _has('os', 'dupterm')
 c['webrepl'] = _has('webrepl')
-c['wlan'] = _has('network', 'WLAN')
+c['wlan'] = _has('network', 'WLAN') and hasattr(__import__('network').WLAN, 'connect')
 c['lwip_module'] = _has('lwip')
+try:
+    import _hilnet
+    c['build'] = _hilnet.build()
+except ImportError:
+    c['build'] = None
 import errno
 c['errno'] = {n: getattr(errno, n) for n in ('EAGAIN', 'ETIMEDOUT', 'ECONNRESET', 'ENOTCONN', 'EBADF', 'EINPROGRESS', 'ECONNABORTED') if hasattr(errno, n)}
 print(repr(c))
@@ -45,6 +50,8 @@ class Capabilities:
     wlan: bool
     socket_stack: str
     errno: dict[str, int] = field(default_factory=dict)
+    # a board built from source by esp-hil: (lwIP version, MicroPython commit or tree digest, revert or "")
+    source_build: tuple[str, str, str] | None = None
 
     @classmethod
     def from_probe(cls, probe: dict) -> "Capabilities":
@@ -54,10 +61,23 @@ class Capabilities:
             stack = POSIX
         else:
             stack = LWIP_BSD
+        build = probe.get("build")
         return cls(platform=probe["platform"], version=probe["version"], machine=probe["machine"],
                    socket=probe["socket"], poll=probe["poll"], dupterm=probe["dupterm"],
                    webrepl=probe["webrepl"], wlan=probe["wlan"], socket_stack=stack,
-                   errno=dict(probe.get("errno", {})))
+                   errno=dict(probe.get("errno", {})), source_build=tuple(build[1:]) if build else None)
+
+    @property
+    def ran_on(self) -> str:
+        """What a result on this board ran on, in the words every report uses."""
+        if self.source_build:
+            lwip, origin, revert = self.source_build
+            reverted = f", {revert} reverted" if revert else ""
+            return (f"built from source: MicroPython {self.version} ({origin[:12]}), lwIP {lwip} raw API "
+                    f"through modlwip.c, not an ESP firmware{reverted}")
+        if self.socket_stack == POSIX:
+            return f"unix port: MicroPython {self.version}, POSIX sockets (not the firmware's lwIP)"
+        return f"{self.platform} firmware: MicroPython {self.version}"
 
     @property
     def lwip(self) -> bool:
@@ -70,8 +90,10 @@ class Capabilities:
             "poll": (self.poll, "no select.poll"),
             "dupterm": (self.dupterm, "firmware has no os.dupterm"),
             "webrepl": (self.webrepl, "firmware has no webrepl module"),
-            "wlan": (self.wlan, "firmware has no network.WLAN"),
+            "wlan": (self.wlan, "firmware has no Wi-Fi (network.WLAN.connect)"),
             "lwip": (self.lwip, f"sockets are {self.socket_stack}, not lwIP"),
+            "lwip_asserts": (self.source_build is not None,
+                             "lwIP's asserts are compiled out of this firmware: its misuse of lwIP is silent"),
         }
         if name not in checks:
             raise KeyError(f"unknown capability {name!r}; known: {', '.join(sorted(checks))}")
@@ -82,4 +104,4 @@ class Capabilities:
         return asdict(self)
 
 
-KNOWN = ("socket", "poll", "dupterm", "webrepl", "wlan", "lwip")
+KNOWN = ("socket", "poll", "dupterm", "webrepl", "wlan", "lwip", "lwip_asserts")

@@ -29,7 +29,7 @@ from typing import Iterator
 from harness.errors import HilError
 from harness.secrets import redact
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
 TRANSCRIPTS = "transcripts"
 BUSY_TIMEOUT = 60.0  # seconds a writer waits for another to finish its commit
@@ -78,6 +78,10 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         # the recovery ladder step that brought the board back before this test; NULL: none was needed
         "ALTER TABLE results ADD COLUMN recovery TEXT",
     ),
+    (
+        # what the board's results ran on, as its firmware reported it (unix port, built from source, a board)
+        "ALTER TABLE boards ADD COLUMN ran_on TEXT",
+    ),
 ]
 
 
@@ -103,6 +107,7 @@ class Board:
     firmware_version: str | None
     firmware_sha256: str | None
     lost: str | None
+    ran_on: str | None = None  # capabilities.ran_on: PyPI unix port, built from source, or real firmware
 
 
 @dataclass(frozen=True)
@@ -157,21 +162,21 @@ class ResultsStore:
 
     def add_board(self, run_id: str, *, board_id: str, chip: str | None, url: str | None, virtual: bool,
                   firmware_name: str | None = None, firmware_version: str | None = None,
-                  firmware_sha256: str | None = None, lost: str | None = None) -> None:
+                  firmware_sha256: str | None = None, lost: str | None = None, ran_on: str | None = None) -> None:
         """Record a board of the run; again for the same board updates it (a None keeps what was known)."""
         with self._transaction() as db:
             db.execute(
                 """INSERT INTO boards (run_id, board_id, chip, url, virtual, firmware_name, firmware_version,
-                                       firmware_sha256, lost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                       firmware_sha256, lost, ran_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (run_id, board_id) DO UPDATE SET
                        chip = coalesce(excluded.chip, chip), url = coalesce(excluded.url, url),
                        virtual = excluded.virtual,
                        firmware_name = coalesce(excluded.firmware_name, firmware_name),
                        firmware_version = coalesce(excluded.firmware_version, firmware_version),
                        firmware_sha256 = coalesce(excluded.firmware_sha256, firmware_sha256),
-                       lost = coalesce(excluded.lost, lost)""",
+                       lost = coalesce(excluded.lost, lost), ran_on = coalesce(excluded.ran_on, ran_on)""",
                 (run_id, board_id, chip, url, int(bool(virtual)), firmware_name, firmware_version,
-                 firmware_sha256, redact(lost) if lost else None))
+                 firmware_sha256, redact(lost) if lost else None, ran_on))
 
     def record(self, run_id: str, *, test_id: str, board_id: str | None, outcome: str, duration: float,
                message: str = "", transcript: str | None = None, attempt: int = 1,

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import pytest
 
-from harness.recording import BOARD_PROP, RECOVERY_PROP
+from harness.recording import BOARD_PROP, INFO_PROP, RECOVERY_PROP
 
 
 class Summary:
@@ -22,12 +22,16 @@ class Summary:
         self._ran: dict[str, set[str]] = defaultdict(set)
         self._skipped: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._recovered: dict[str, list[str]] = defaultdict(list)
+        self._ran_on: dict[str, str] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
         board = props.get(BOARD_PROP)
         if not board:
             return
+        ran_on = (props.get(INFO_PROP) or {}).get("ran_on")
+        if ran_on:
+            self._ran_on[board] = ran_on
         if RECOVERY_PROP in props:
             self._recovered[board].append(f"{props[RECOVERY_PROP]} before {report.nodeid.split('::')[-1]}")
         behaviour = _behaviour(report.nodeid)
@@ -46,6 +50,8 @@ class Summary:
             ran = sorted(self._ran[board])
             missing = {b: r for b, r in self._skipped[board].items() if b not in self._ran[board]}
             terminalreporter.write_line(f"{board}: asserted {', '.join(ran) or 'nothing'}")
+            if board in self._ran_on:
+                terminalreporter.write_line(f"{' ' * len(board)}  ran on {self._ran_on[board]}")
             for behaviour, reasons in sorted(missing.items()):
                 terminalreporter.write_line(f"{' ' * len(board)}  not asserted: {behaviour} ({'; '.join(sorted(reasons))})")
             if self._recovered[board]:

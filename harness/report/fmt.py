@@ -39,6 +39,11 @@ def board_kind(b: Board) -> str:
     return "virtual" if b.virtual else "real"
 
 
+def ran_on(b: Board) -> str:
+    """What the board's results ran on, as its firmware said (unix port, built from source, a board)."""
+    return b.ran_on or ("virtual board" if b.virtual else "real board")
+
+
 def firmware(b: Board) -> str:
     return " ".join(part for part in (b.firmware_name, b.firmware_version) if part) or "-"
 

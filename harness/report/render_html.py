@@ -141,10 +141,10 @@ def _boards(report: Report) -> str:
     rows = "".join(
         f"<tr{' class=lostrow' if b.lost else ''}><td><b>{_e(b.board_id)}</b></td><td>{_e(b.chip or '-')}</td>"
         f"<td>{_e(fmt.firmware(b))}</td><td><code class=sha>{_e((b.firmware_sha256 or '-')[:16])}</code></td>"
-        f"<td><span class='kind {fmt.board_kind(b)}'>{fmt.board_kind(b)}</span></td>"
+        f"<td><span class='kind {fmt.board_kind(b)}'>{fmt.board_kind(b)}</span></td><td>{_e(fmt.ran_on(b))}</td>"
         f"<td><code>{_e(b.url or '-')}</code></td><td>{_e(b.lost or '')}</td></tr>" for b in report.boards)
     return ('<section id="boards"><h2>Boards</h2><table class="list"><thead><tr><th>board</th><th>chip</th>'
-            '<th>firmware</th><th>sha256</th><th>kind</th><th>port</th><th>lost</th></tr></thead>'
+            '<th>firmware</th><th>sha256</th><th>kind</th><th>ran on</th><th>port</th><th>lost</th></tr></thead>'
             f'<tbody>{rows}</tbody></table></section>')
 
 
@@ -227,7 +227,8 @@ def _badge(outcome: str | None) -> str:
 def _board_note(board) -> str:
     if board is None:
         return ""
-    parts = (board.chip, board.firmware_version, "virtual" if board.virtual else None, "LOST" if board.lost else None)
+    parts = (board.chip, board.firmware_version, board.ran_on or ("virtual" if board.virtual else None),
+             "LOST" if board.lost else None)
     return " · ".join(p for p in parts if p)
 
 

@@ -67,7 +67,7 @@ def _board(board: Board) -> dict[str, Any]:
     return {"board_id": board.board_id, "chip": board.chip, "url": board.url, "virtual": board.virtual,
             "firmware": {"name": board.firmware_name, "version": board.firmware_version,
                          "sha256": board.firmware_sha256},
-            "lost": board.lost}
+            "ran_on": board.ran_on, "lost": board.lost}
 
 
 def _change(change: Change) -> dict[str, Any]:

@@ -56,9 +56,10 @@ def _header(report: Report) -> list[str]:
     else:
         lines += ["_no baseline: the first run of this suite, nothing to compare with_", ""]
     if report.boards:
-        lines += ["| board | chip | firmware | kind |", "|---|---|---|---|"]
+        lines += ["| board | chip | firmware | kind | ran on |", "|---|---|---|---|---|"]
         lines += [f"| {_cell(b.board_id)} | {_cell(b.chip or '-')} | {_cell(fmt.firmware(b))} | "
-                  f"{fmt.board_kind(b)}{' · **lost**' if b.lost else ''} |" for b in report.boards]
+                  f"{fmt.board_kind(b)}{' · **lost**' if b.lost else ''} | {_cell(fmt.ran_on(b))} |"
+                  for b in report.boards]
         lines.append("")
     return lines
 

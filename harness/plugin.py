@@ -15,7 +15,7 @@ from harness.errors import HilError
 from harness.inventory import Inventory
 from harness.distribution import ANY, ANY_ID, MATRIX, BoardScheduling, share
 from harness.pool import BoardPool
-from harness.recording import BOARD_PROP, INFO_PROP, RECOVERY_PROP
+from harness.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP
 from harness.virtual.source.build import add_options as build_options
 from harness.virtual.source.build import recipe_from
 
@@ -25,6 +25,9 @@ POOL_KEY = pytest.StashKey[BoardPool]()
 TRANSCRIPT_KEY = pytest.StashKey[tuple]()
 RECOVERY_KEY = pytest.StashKey[str]()  # the ladder step that brought the test's board back in its setup
 _BOARD_FIXTURES = ("board", "net_board")
+# pyserial 3.5's RFC 2217 client uses threading's old names: not the user's to fix, wherever esp-hil runs
+_PYSERIAL_WARNINGS = ("ignore:setDaemon\\(\\) is deprecated:DeprecationWarning:serial.rfc2217",
+                      "ignore:setName\\(\\) is deprecated:DeprecationWarning:serial.rfc2217")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,6 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(*capabilities): skip on a board that lacks one of these capabilities")
+    for line in _PYSERIAL_WARNINGS:
+        config.addinivalue_line("filterwarnings", line)
     if config.getoption("help"):
         return
     try:

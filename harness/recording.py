@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-BOARD_PROP = "hil_board"      # the board id the test ran on
-INFO_PROP = "hil_board_info"  # chip, url, virtual, firmware version: what the report groups by
-RECOVERY_PROP = "hil_recovery"  # the recovery ladder step the board needed before the test
+from harness.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP
+
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

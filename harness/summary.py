@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import pytest
 
-from harness.recording import BOARD_PROP, INFO_PROP, RECOVERY_PROP
+from harness.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP
 
 
 class Summary:

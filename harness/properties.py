@@ -1,0 +1,10 @@
+"""The keys a test's report carries to the controlling process (`report.user_properties`).
+
+Kept apart from the plugins that read them (`harness.recording`, `harness.summary`):
+`harness.plugin` lists those as pytest plugins, and a plugin module imported before
+pytest loads it cannot have its asserts rewritten (pytest warns on every run).
+"""
+
+BOARD_PROP = "hil_board"        # the board id the test ran on
+INFO_PROP = "hil_board_info"    # chip, url, virtual, firmware version: what the report groups by
+RECOVERY_PROP = "hil_recovery"  # the recovery ladder step the board needed before the test

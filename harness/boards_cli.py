@@ -17,7 +17,8 @@ from harness.lease import Lease, holder_of
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("boards", help="list the boards of an inventory: reachable, running, held by whom")
-    p.add_argument("--boards", type=Path, default=inventory.DEFAULT_INVENTORY, help="inventory TOML")
+    p.add_argument("--boards", type=Path, default=inventory.DEFAULT_INVENTORY,
+                   help="inventory TOML (default: %(default)s)")
     p.add_argument("--probe", action="store_true",
                    help="open each free, reachable board and ask its firmware what it is and can do")
     p.set_defaults(func=run)

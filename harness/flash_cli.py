@@ -12,29 +12,34 @@ from harness.flash import Flasher
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    fw = sub.add_parser("firmware", help="the firmware catalog (firmware/manifest.toml)")
+    fw = sub.add_parser("firmware", help=f"the firmware catalog ({MANIFEST}, git-ignored)")
     fw_sub = fw.add_subparsers(dest="firmware_command", required=True)
     add = fw_sub.add_parser("add", help="record an image: chip from its header, size, SHA-256, version")
-    add.add_argument("file", type=Path)
-    add.add_argument("--name")
-    add.add_argument("--manifest", type=Path, default=MANIFEST)
+    add.add_argument("file", type=Path, help="the image (.bin), copied beside the catalog when it is elsewhere")
+    add.add_argument("--name", help="the name runs use (--hil-firmware NAME) (default: the file name without .bin)")
+    _manifest_option(add)
     add.set_defaults(func=firmware_add)
-    ls = fw_sub.add_parser("list", help="the images of the manifest")
-    ls.add_argument("--manifest", type=Path, default=MANIFEST)
+    ls = fw_sub.add_parser("list", help="the images of the catalog")
+    _manifest_option(ls)
     ls.set_defaults(func=firmware_list)
 
     fl = sub.add_parser("flash", help="flash a board: --board ID --firmware NAME, or --port URL --chip CHIP IMAGE")
     fl.add_argument("image", nargs="?", type=Path, help="an image file (bench use, with --port and --chip)")
     fl.add_argument("--board", help="a board of the inventory")
-    fl.add_argument("--boards", type=Path, default=inventory.DEFAULT_INVENTORY)
+    fl.add_argument("--boards", type=Path, default=inventory.DEFAULT_INVENTORY,
+                    help="the inventory that names --board (default: %(default)s)")
     fl.add_argument("--firmware", help="an image of the catalog")
-    fl.add_argument("--manifest", type=Path, default=MANIFEST)
+    _manifest_option(fl)
     fl.add_argument("--port", help="bench: the board's pyserial URL or by-id path")
     fl.add_argument("--chip", help="bench: the board's chip")
     fl.add_argument("--offset", type=lambda text: int(text, 0), help="bench: flash offset (default: the chip's)")
     fl.add_argument("--force", action="store_true", help="write even when the board already holds the image")
     fl.add_argument("--erase", action="store_true", help="erase the whole flash first")
     fl.set_defaults(func=flash)
+
+
+def _manifest_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--manifest", type=Path, default=MANIFEST, help="the firmware catalog (default: %(default)s)")
 
 
 def firmware_add(args: argparse.Namespace) -> int:
@@ -45,7 +50,10 @@ def firmware_add(args: argparse.Namespace) -> int:
 
 
 def firmware_list(args: argparse.Namespace) -> int:
-    for fw in Catalog(args.manifest).images.values():
+    images = Catalog(args.manifest).images.values()
+    if not images:
+        print(f"no images in {args.manifest} (add one with `hil firmware add FILE`)")
+    for fw in images:
         print(f"{fw.name}  {fw.chip}  {fw.version or '-'}  {fw.size}  {fw.sha256[:16]}")
     return 0
 

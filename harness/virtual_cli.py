@@ -20,10 +20,12 @@ from harness.virtual.source.build import recipe_from
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("virtual", help="serve virtual boards on rfc2217://127.0.0.1:PORT")
-    p.add_argument("--chip", choices=("esp32", "esp8266"), default="esp32")
-    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--chip", choices=("esp32", "esp8266"), default="esp32",
+                   help="the chip each board answers as, to esptool and to the harness (default: %(default)s)")
+    p.add_argument("--count", type=int, default=1, help="how many boards to serve (default: %(default)s)")
     p.add_argument("--network", choices=("host", "netns"), default="host",
-                   help="host: share this host's stack (loopback); netns: a namespace and veth of its own (root)")
+                   help="host: share this host's stack (loopback); netns: a namespace and veth of its own (root) "
+                        "(default: %(default)s)")
     p.add_argument("--inventory", type=Path, help="start the virtual boards of this inventory instead")
     p.add_argument("--inventory-out", type=Path, help="write a boards TOML for the served boards")
     p.add_argument("--blank", action="store_true", help="leave a new board's flash erased (no firmware: it does not boot)")
@@ -34,7 +36,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
     f = sub.add_parser("fault", help="inject a fault into a virtual board served by `hil virtual`")
     f.add_argument("url", help="the board's rfc2217:// URL")
-    f.add_argument("fault", choices=FAULTS)
+    f.add_argument("fault", choices=FAULTS, help="what to do to the board: %(choices)s")
     f.add_argument("arg", nargs="?", type=float, default=0,
                    help="seconds (vanish), bytes (noise) or baud (slow; 0 restores)")
     f.set_defaults(func=fault)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from harness.cli import main
 from harness.errors import HilError
 from harness.firmware import Catalog, describe
 from harness.virtual.testimage import build
@@ -75,3 +79,32 @@ def test_unknown_firmware_and_bad_manifest(catalog, tmp_path):
     catalog.manifest.write_text("[[firmware]\n")
     with pytest.raises(HilError, match="bad TOML"):
         Catalog(catalog.manifest)
+
+
+def test_an_empty_catalog_says_it_is_empty(tmp_path, capsys):
+    assert main(["firmware", "list", "--manifest", str(tmp_path / "manifest.toml")]) == 0
+    assert "no images in" in capsys.readouterr().out
+
+
+def test_adding_an_image_leaves_a_fresh_clone_clean(tmp_path, monkeypatch):
+    """The catalog a user adds to is not the tracked example (that one keeps its comments)."""
+    root = Path(__file__).resolve().parents[2]
+    tracked = subprocess.run(["git", "ls-files", ".gitignore", "firmware"], cwd=root, capture_output=True,
+                             text=True).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout")
+    clone = tmp_path / "clone"
+    for rel in tracked:
+        (clone / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / rel, clone / rel)
+    git = lambda *args: subprocess.run(["git", *args], cwd=clone, capture_output=True, text=True, check=True).stdout
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "clone")
+    before = {rel: (clone / rel).read_bytes() for rel in tracked}
+    image = _image(tmp_path, "esp32", name="ESP32_GENERIC-v1.24.1.bin")
+    monkeypatch.chdir(clone)
+    assert main(["firmware", "add", str(image), "--name", "night"]) == 0
+    assert Catalog(clone / "firmware" / "manifest.toml").get("night").chip == "esp32"
+    assert git("status", "--porcelain") == ""
+    assert {rel: (clone / rel).read_bytes() for rel in tracked} == before

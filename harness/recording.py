@@ -3,19 +3,30 @@
 Only the controlling process writes: with pytest-xdist the workers' reports arrive
 in the controller's `pytest_runtest_logreport`, with the board each test ran on in
 `user_properties`. Each result is committed when it arrives, so a run that dies
-keeps everything recorded before.
+keeps everything recorded before. A run is opened with its first result: `--help`,
+`--collect-only` and usage errors leave nothing behind.
+
+SIGTERM and SIGHUP (CI's cancel button, `timeout`, a closed terminal) end the run as
+Ctrl-C does, so it is recorded as interrupted and its boards are put away; then the
+process dies of that signal, as its parent expects.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from harness.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP
+from harness.results import Ending
+
+_ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 
@@ -35,19 +46,38 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 class Recorder:
-    """Owns the run's row in the store; writes one result per test."""
+    """Owns the run's row in the store (from its first result on); writes one result per test."""
 
     def __init__(self, store, config: pytest.Config):
         self.store = store
         self.config = config
-        self.run_id = store.start_run(suite=_suite(config), command=" ".join(sys.argv),
-                                      git_rev=_git_rev(config.rootpath), host=socket.gethostname())
+        self.run_id: str | None = None
         self._boards: set[str] = set()
+        self._signal: int | None = None  # the signal that ended the run, re-raised once pytest is done
+        if threading.current_thread() is threading.main_thread():
+            for signum in _ENDING_SIGNALS:
+                if signal.getsignal(signum) is signal.SIG_DFL:
+                    signal.signal(signum, self._interrupt)
+            config.add_cleanup(self._die_of_signal)
+
+    def _interrupt(self, signum: int, frame) -> None:
+        self._signal = signum
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    def _die_of_signal(self) -> None:
+        for signum in _ENDING_SIGNALS:
+            if signal.getsignal(signum) == self._interrupt:
+                signal.signal(signum, signal.SIG_DFL)
+        if self._signal is not None:
+            os.kill(os.getpid(), self._signal)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         outcome = _outcome(report)
         if outcome is None:
             return
+        if self.run_id is None:
+            self.run_id = self.store.start_run(suite=_suite(self.config), command=" ".join(sys.argv),
+                                               git_rev=_git_rev(self.config.rootpath), host=socket.gethostname())
         props = dict(report.user_properties)
         board_id = props.get(BOARD_PROP)
         if board_id and board_id not in self._boards and INFO_PROP in props:
@@ -58,15 +88,18 @@ class Recorder:
                           duration=report.duration, message=_message(report), transcript=transcript,
                           recovery=props.get(RECOVERY_PROP))
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         from harness.plugin import POOL_KEY
 
+        if self.run_id is None:
+            return  # no test ran: nothing to record
         pool = self.config.stash.get(POOL_KEY, None)
         for board_id, reason in (pool.lost.items() if pool else ()):
             spec = pool.inventory.get(board_id)
             self.store.add_board(self.run_id, board_id=board_id, chip=spec.chip, url=spec.url,
                                  virtual=spec.virtual, lost=reason)
-        self.store.end_run(self.run_id)
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or self._signal is not None
+        self.store.end_run(self.run_id, Ending.INTERRUPTED if interrupted else Ending.FINISHED)
 
 
 def _outcome(report: pytest.TestReport) -> str | None:

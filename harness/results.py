@@ -23,13 +23,14 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from enum import Enum
 from pathlib import Path
 from typing import Iterator
 
 from harness.errors import HilError
 from harness.secrets import redact
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
 TRANSCRIPTS = "transcripts"
 BUSY_TIMEOUT = 60.0  # seconds a writer waits for another to finish its commit
@@ -82,7 +83,18 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         # what the board's results ran on, as its firmware reported it (unix port, built from source, a board)
         "ALTER TABLE boards ADD COLUMN ran_on TEXT",
     ),
+    (
+        # how the run ended (Ending); NULL: still running, or killed before it could say
+        "ALTER TABLE runs ADD COLUMN ending TEXT",
+        "UPDATE runs SET ending = 'finished' WHERE ended IS NOT NULL",
+    ),
 ]
+
+
+class Ending(str, Enum):
+    """How a run ended. A run with none is still going, or was killed outright (SIGKILL, a host crash)."""
+    FINISHED = "finished"        # pytest reached its end: every collected test had its turn
+    INTERRUPTED = "interrupted"  # Ctrl-C or a signal: the tests after that point did not run
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,12 @@ class Run:
     git_rev: str | None
     host: str
     command: str
+    ending: Ending | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Every test it collected had its turn: what is missing from it was removed, not cut short."""
+        return self.ending is Ending.FINISHED
 
 
 @dataclass(frozen=True)
@@ -193,24 +211,27 @@ class ResultsStore:
                        (uid, run_id, test_id, board_id, outcome, float(duration), redact(message or ""),
                         rel, int(attempt), _iso(datetime.now(timezone.utc)), recovery))
 
-    def end_run(self, run_id: str) -> None:
+    def end_run(self, run_id: str, ending: Ending = Ending.FINISHED) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE runs SET ended = ? WHERE id = ?", (_iso(datetime.now(timezone.utc)), run_id))
+            db.execute("UPDATE runs SET ended = ?, ending = ? WHERE id = ?",
+                       (_iso(datetime.now(timezone.utc)), ending.value, run_id))
 
     # -- reading: what the report needs ----------------------------------------------------
 
     def runs(self, suite: str | None = None) -> list[Run]:
         """All runs (of one suite), oldest first."""
         sql = "SELECT * FROM runs" + (" WHERE suite = ?" if suite is not None else "") + " ORDER BY started, id"
-        return [Run(**dict(row)) for row in self._conn().execute(sql, (suite,) if suite is not None else ())]
+        return [_run(row) for row in self._conn().execute(sql, (suite,) if suite is not None else ())]
 
     def run(self, ref: str = "latest") -> Run:
-        """A run by id, unique id prefix, or `latest`; a clear error otherwise."""
+        """A run by id, unique id prefix, or `latest` (the last that recorded a result); a clear error otherwise."""
         runs = self.runs()
         if not runs:
             raise HilError(f"no runs recorded in {self.path}", hint="run the suite with --hil-results pointing here")
         if ref == "latest":
-            return runs[-1]
+            row = self._conn().execute(f"SELECT * FROM runs WHERE {_HAS_RESULTS} ORDER BY started DESC, id DESC "
+                                       "LIMIT 1").fetchone()
+            return _run(row) if row else runs[-1]
         found = [r for r in runs if r.id == ref] or [r for r in runs if r.id.startswith(ref)]
         if len(found) == 1:
             return found[0]
@@ -225,7 +246,7 @@ class ResultsStore:
         row = self._conn().execute(
             "SELECT * FROM runs WHERE suite = ? AND (started < ? OR (started = ? AND id < ?)) "
             "ORDER BY started DESC, id DESC LIMIT 1", (run.suite, run.started, run.started, run.id)).fetchone()
-        return Run(**dict(row)) if row else None
+        return _run(row) if row else None
 
     def boards(self, run_id: str) -> list[Board]:
         rows = self._conn().execute("SELECT * FROM boards WHERE run_id = ? ORDER BY board_id", (run_id,))
@@ -282,7 +303,8 @@ class ResultsStore:
             before = db.execute("SELECT (SELECT count(*) FROM main.runs), (SELECT count(*) FROM main.results)"
                                 ).fetchone()
             db.execute("""INSERT INTO main.runs SELECT * FROM src.runs WHERE true
-                          ON CONFLICT (id) DO UPDATE SET ended = coalesce(ended, excluded.ended)""")
+                          ON CONFLICT (id) DO UPDATE SET ended = coalesce(ended, excluded.ended),
+                              ending = coalesce(ending, excluded.ending)""")
             db.execute("""INSERT INTO main.boards SELECT * FROM src.boards WHERE true
                           ON CONFLICT (run_id, board_id) DO UPDATE SET
                               firmware_name = coalesce(firmware_name, excluded.firmware_name),
@@ -400,6 +422,13 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+_HAS_RESULTS = "EXISTS (SELECT 1 FROM results WHERE results.run_id = runs.id)"
+
+
+def _run(row: sqlite3.Row) -> Run:
+    return Run(**{**dict(row), "ending": Ending(row["ending"]) if row["ending"] else None})
 
 
 def _iso(moment: datetime) -> str:

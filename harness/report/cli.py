@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from harness.errors import HilError
-from harness.report import model, render_html, render_json, render_md
+from harness.report import fmt, model, render_html, render_json, render_md
 from harness.results import ResultsStore, merge
 from harness.secrets import redact
 
@@ -29,7 +29,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                         help="html, md or json (default: from the -o suffix, else md)")
     report.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
     report.add_argument("--history", type=int, default=10, metavar="N", help="runs in the pass-rate chart (default 10)")
-    report.add_argument("--fail-on-regression", action="store_true", help="exit 1 when there is a regression")
+    report.add_argument("--fail-on-regression", action="store_true",
+                        help="exit 1 when there is a regression, or the run was cut short (interrupted, killed)")
     report.set_defaults(func=run_report)
 
     results = subparsers.add_parser("results", help="manage results databases (merge those of several rack hosts)")
@@ -56,7 +57,7 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"{args.output}: {len(report.regressions)} regressions, run {report.run.id}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    return 1 if args.fail_on_regression and report.regressions else 0
+    return 1 if args.fail_on_regression and (report.regressions or not report.run.complete) else 0
 
 
 def run_merge(args: argparse.Namespace) -> int:
@@ -71,7 +72,7 @@ def run_list(args: argparse.Namespace) -> int:
     with ResultsStore(args.db, create=False) as store:
         runs = store.runs(args.suite)
         for run in runs:
-            state = "" if run.ended else "  (did not finish)"
+            state = f"  ({fmt.ending(run)})" if fmt.ending(run) else ""
             print(f"{run.id}  {run.started[:19]}  {run.host}  {run.suite}  "
                   f"{len(store.results(run.id))} results{state}")
     if not runs:

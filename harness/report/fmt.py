@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.report.model import Report
-from harness.results import Board, Run
+from harness.results import Board, Ending, Run
 
 SYMBOL = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭", "xfailed": "➖", "xpassed": "❗"}
 
@@ -48,13 +48,22 @@ def firmware(b: Board) -> str:
     return " ".join(part for part in (b.firmware_name, b.firmware_version) if part) or "-"
 
 
+def ending(run: Run) -> str:
+    """How the run ended, when that is news: empty for a run that finished."""
+    if run.complete:
+        return ""
+    return "interrupted" if run.ending is Ending.INTERRUPTED else "did not finish"
+
+
 def headline(report: Report) -> str:
-    """The one line a reader sees first: what changed, then how the run went."""
-    parts = []
+    """The one line a reader sees first: whether the run was cut short, what changed, then how it went."""
+    parts = [ending(report.run)] if ending(report.run) else []
     if report.baseline:
         parts.append(_count(len(report.regressions), "regression"))
         if report.fixes:
             parts.append(_count(len(report.fixes), "fix", "fixes"))
+        if report.not_run:
+            parts.append(_count(len(report.not_run), "test") + " not run")
     if report.flaky:
         parts.append(_count(len(report.flaky), "flaky test"))
     if report.lost:

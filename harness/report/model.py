@@ -2,7 +2,7 @@
 
 Regressions come first: a test that passed in the baseline on the same board and
 firmware build (name; the version may change, that is the point) and fails now.
-Then fixes, new and removed tests, flaky ones (outcomes that differ between retries,
+Then fixes, new and removed tests (in a run cut short: not run), flaky ones (outcomes that differ between retries,
 or between runs of the same test code on the same firmware image), boards lost,
 recovered or skipped, and large duration changes; then the whole run as a matrix,
 and the pass rate per firmware version over the last runs.
@@ -114,6 +114,7 @@ class Report:
     fixes: list[Change] = field(default_factory=list)
     new: list[Change] = field(default_factory=list)
     removed: list[Change] = field(default_factory=list)
+    not_run: list[Change] = field(default_factory=list)  # in the baseline, absent from a run cut short
     flaky: list[Flaky] = field(default_factory=list)
     lost: list[LostBoard] = field(default_factory=list)
     recovered: list[Recovery] = field(default_factory=list)
@@ -140,13 +141,14 @@ def build(store: ResultsStore, run: str = "latest", baseline: str | None = "prev
     pairs, new, removed = _pair(now_cells, base_cells) if base else ([], [], [])
     boards = store.boards(current.id)
     lost, removed = _lost(boards, store.boards(base.id) if base else [], now_cells, removed)
+    absent = sorted((_change(b, None, flaky_keys) for b in removed), key=lambda c: c.test_id)
 
     return Report(
         run=current, baseline=base, boards=boards, totals=_totals(now_cells),
         regressions=[_change(b, n, flaky_keys) for b, n in pairs if b.outcome in PASSING and n.outcome in FAILING],
         fixes=[_change(b, n, flaky_keys) for b, n in pairs if b.outcome in FAILING and n.outcome in PASSING],
         new=sorted((_change(None, n, flaky_keys) for n in new), key=lambda c: (c.outcome not in FAILING, c.test_id)),
-        removed=sorted((_change(b, None, flaky_keys) for b in removed), key=lambda c: c.test_id),
+        removed=absent if current.complete else [], not_run=[] if current.complete else absent,
         flaky=flaky, lost=lost, skipped=_skipped(now_cells),
         recovered=[Recovery(c.board_id, c.test_id, step) for c in now_cells.values() for step in c.recoveries],
         durations=_durations(pairs, duration_ratio, duration_min),

@@ -28,6 +28,7 @@ def render(report: Report) -> str:
         _changes(report, "fixes", "Fixes", report.fixes, "failed in the baseline, passes now"),
         _changes(report, "new", "New tests", report.new, "not in the baseline"),
         _changes(report, "removed", "Removed tests", report.removed, "in the baseline, not in this run"),
+        _changes(report, "not-run", "Not run", report.not_run, "in the baseline; the run was cut short before them"),
         _flaky(report),
         _lost_and_skipped(report),
         _durations(report),
@@ -41,7 +42,7 @@ def render(report: Report) -> str:
 
 def _header(report: Report) -> str:
     run, base = report.run, report.baseline
-    state = "" if run.ended else ' <span class="warn">did not finish</span>'
+    state = f' <span class="warn">{fmt.ending(run)}</span>' if fmt.ending(run) else ""
     rows = [("run", f"<code>{_e(run.id)}</code>{state}"), ("suite", f"<code>{_e(run.suite)}</code>"),
             ("started", _e(fmt.when(run.started))), ("git", f"<code>{_e(fmt.rev(run.git_rev))}</code>"),
             ("host", _e(run.host)),
@@ -49,7 +50,7 @@ def _header(report: Report) -> str:
                          f"{_e(fmt.rev(base.git_rev))}</code>" if base else "<em>none: nothing to compare with</em>")]
     pills = "".join(f'<span class="pill o-{o}">{n} {o}</span>' for o, n in report.totals.items() if n)
     meta = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
-    verdict = "bad" if report.regressions or report.lost else "good"
+    verdict = "bad" if report.regressions or report.lost or not run.complete else "good"
     return (f'<header><h1>esp-hil report</h1><p class="headline {verdict}">{_e(fmt.headline(report))}</p>'
             f'<dl class="meta">{meta}</dl><div class="pills">{pills or "no results"}</div>'
             f'<p class="cmd" title="command line"><code>{_e(run.command)}</code></p></header>')
@@ -60,6 +61,7 @@ def _nav(report: Report) -> str:
              ("fixes", f"Fixes ({len(report.fixes)})", bool(report.fixes)),
              ("new", f"New ({len(report.new)})", bool(report.new)),
              ("removed", f"Removed ({len(report.removed)})", bool(report.removed)),
+             ("not-run", f"Not run ({len(report.not_run)})", bool(report.not_run)),
              ("flaky", f"Flaky ({len(report.flaky)})", bool(report.flaky)),
              ("lost", "Lost / recovered / skipped", bool(report.lost or report.recovered or report.skipped)),
              ("durations", f"Durations ({len(report.durations)})", bool(report.durations)),

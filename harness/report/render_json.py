@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from harness.report import fmt
 from harness.report.model import Change, Report
 from harness.results import Board, Run
 from harness.secrets import redact
@@ -24,6 +25,7 @@ def to_dict(report: Report) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
+        "headline": fmt.headline(report),
         "run": _run(report.run),
         "baseline": _run(report.baseline) if report.baseline else None,
         "boards": [_board(b) for b in report.boards],
@@ -32,6 +34,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "fixes": [_change(c) for c in report.fixes],
         "new": [_change(c) for c in report.new],
         "removed": [_change(c) for c in report.removed],
+        "not_run": [_change(c) for c in report.not_run],
         "flaky": [{"test_id": f.test_id, "board_id": f.board_id, "kind": f.kind,
                    "outcomes": list(f.outcomes), "runs": list(f.runs)} for f in report.flaky],
         "lost_boards": [{"board_id": b.board_id, "reason": b.reason, "chip": b.chip, "virtual": b.virtual,
@@ -60,6 +63,7 @@ def _redacted(value: Any) -> Any:
 
 def _run(run: Run) -> dict[str, Any]:
     return {"id": run.id, "suite": run.suite, "started": run.started, "ended": run.ended,
+            "ending": run.ending.value if run.ending else None,
             "git_rev": run.git_rev, "host": run.host, "command": run.command}
 
 

@@ -35,6 +35,7 @@ def _document(report: Report, tails: bool, matrix: bool) -> list[str]:
         out += _changes("✅ Fixes", report.fixes, False)
         out += _changes("🆕 New tests", report.new, tails)
         out += _changes("Removed tests", report.removed, False)
+        out += _changes("⏹ Not run", report.not_run, False, "in the baseline; the run was cut short before them")
     out += _flaky(report) + _boards(report) + _durations(report)
     if matrix:
         out += _matrix(report)
@@ -49,7 +50,7 @@ def _header(report: Report) -> list[str]:
     run = report.run
     lines = [f"**run** `{run.id}` · **suite** `{run.suite}` · **started** {fmt.when(run.started)} · "
              f"**git** `{fmt.rev(run.git_rev)}` · **host** {_cell(run.host)}"
-             + ("" if run.ended else " · ⚠️ **did not finish**"), ""]
+             + (f" · ⚠️ **{fmt.ending(run)}**" if fmt.ending(run) else ""), ""]
     if report.baseline:
         lines += [f"**baseline** `{report.baseline.id}` · {fmt.when(report.baseline.started)} · "
                   f"**git** `{fmt.rev(report.baseline.git_rev)}`", ""]

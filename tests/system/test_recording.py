@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,7 +11,8 @@ import time
 
 import pytest
 
-from harness.results import ResultsStore
+from harness.cli import main as cli_main
+from harness.results import Ending, ResultsStore
 
 MIXED = '''
 import pytest
@@ -65,8 +67,8 @@ def test_slow(board, n):
 '''
 
 
-def test_a_killed_run_keeps_what_it_recorded(pytester, spec, tmp_path):
-    db = tmp_path / "results.sqlite"
+def _slow_run_under_way(pytester, spec, db) -> subprocess.Popen:
+    """A run of SLOW, returned once its fourth test is running."""
     pytester.makepyfile(test_slow=SLOW)
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-s", "-q", "--hil-port", spec.url,
                              "--hil-chip", "esp32", "--hil-results", str(db), "-p", "no:cacheprovider"],
@@ -75,6 +77,12 @@ def test_a_killed_run_keeps_what_it_recorded(pytester, spec, tmp_path):
     for line in proc.stdout:
         if "KILL-ME" in line or time.monotonic() > deadline:
             break
+    return proc
+
+
+def test_a_killed_run_keeps_what_it_recorded(pytester, spec, tmp_path):
+    db = tmp_path / "results.sqlite"
+    proc = _slow_run_under_way(pytester, spec, db)
     time.sleep(0.5)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -83,3 +91,32 @@ def test_a_killed_run_keeps_what_it_recorded(pytester, spec, tmp_path):
         passed = [r for r in store.results(run.id) if r.outcome == "passed"]
     assert run.ended is None
     assert 3 <= len(passed) < 20
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_run_ended_by_ctrl_c_or_a_signal_is_recorded_as_interrupted(pytester, spec, tmp_path, signum):
+    db = tmp_path / "results.sqlite"
+    proc = _slow_run_under_way(pytester, spec, db)
+    proc.send_signal(signum)
+    proc.communicate(timeout=60)
+    assert proc.returncode == (-signum if signum != signal.SIGINT else 2)  # dies of the signal it was sent
+    with ResultsStore(db, create=False) as store:
+        run = store.run("latest")
+        assert len(store.results(run.id)) < 20
+    assert run.ending is Ending.INTERRUPTED and not run.complete
+
+
+def test_runs_that_run_no_test_record_nothing(pytester, spec, tmp_path, capsys):
+    db = tmp_path / "results.sqlite"
+    pytester.makepyfile(test_one="def test_one(board):\n    pass\n")
+    common = ["--hil-port", spec.url, "--hil-chip", "esp32", "--hil-results", str(db)]
+    assert pytester.runpytest_subprocess(*common).ret == 0
+    with ResultsStore(db, create=False) as store:
+        real = store.run("latest").id
+    for extra in (["--help"], ["--help"], ["--collect-only"], ["--no-such-option"], ["-k", "nothing_matches"]):
+        pytester.runpytest_subprocess(*common, *extra)
+    with ResultsStore(db, create=False) as store:
+        assert [r.id for r in store.runs()] == [real]
+    capsys.readouterr()
+    assert cli_main(["report", "--db", str(db), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["run"]["id"] == real

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HilError
-from harness.report import build, cli, render_html, render_json, render_md
+from harness.report import build, cli, fmt, render_html, render_json, render_md
 from harness.report.cells import row_name
-from harness.results import ResultsStore
+from harness.results import Ending, ResultsStore
 
 BOARD = dict(chip="esp32", url="rfc2217://rack3:4001", virtual=False, firmware_name="ESP32_GENERIC")
 
@@ -292,8 +292,8 @@ def test_markdown_fits_a_comment_with_failures_folded(store):
 def test_json_has_the_documented_shape(store):
     _regressed(store)
     data = json.loads(render_json.render(build(store)))
-    assert list(data) == ["format", "version", "run", "baseline", "boards", "totals", "regressions", "fixes", "new",
-                          "removed", "flaky", "lost_boards", "recovered", "skipped", "duration_changes", "results",
+    assert list(data) == ["format", "version", "headline", "run", "baseline", "boards", "totals", "regressions",
+                          "fixes", "new", "removed", "not_run", "flaky", "lost_boards", "recovered", "skipped", "duration_changes", "results",
                           "history"]
     assert (data["format"], data["version"]) == ("esp-hil-report", 1)
     [reg] = data["regressions"]
@@ -361,3 +361,29 @@ def test_cli_results_merge_and_list(tmp_path, capsys):
     assert "added 2 runs, 2 results" in capsys.readouterr().out
     assert _hil("results", "list", "--db", str(tmp_path / "all.sqlite")) == 0
     assert capsys.readouterr().out.count("1 results") == 2
+
+
+def test_an_interrupted_run_says_so_and_its_missing_tests_are_not_run(store, capsys):
+    _night(store, {"test_a": "passed", "test_b": "passed", "test_c": "passed"})
+    run_id = store.start_run(suite="tests/hil", command="pytest tests/hil", git_rev="rev1", host="rack3")
+    store.add_board(run_id, board_id="esp32-a", firmware_version="v1.24.0", **BOARD)
+    store.record(run_id, test_id="tests/hil/test_send.py::test_a[esp32-a]", board_id="esp32-a", outcome="passed",
+                 duration=1.0)
+    store.end_run(run_id, Ending.INTERRUPTED)
+    report = build(store)
+    assert report.removed == [] and [c.test_id.split("::")[1] for c in report.not_run] == [
+        "test_b[esp32-a]", "test_c[esp32-a]"]
+    assert fmt.headline(report).startswith("interrupted · 0 regressions · 2 tests not run")
+    md, page, data = render_md.render(report), render_html.render(report), json.loads(render_json.render(report))
+    assert md.startswith("## esp-hil report: interrupted") and "Removed" not in md and "Not run (2)" in md
+    assert "interrupted · 0 regressions" in page and "Removed" not in page
+    assert data["headline"].startswith("interrupted") and data["run"]["ending"] == "interrupted"
+    assert len(data["not_run"]) == 2 and data["removed"] == []
+    assert _hil("report", "--db", str(store.path), "--fail-on-regression") == 1
+    capsys.readouterr()
+
+
+def test_report_shows_the_latest_run_that_ran_tests(store):
+    real = _night(store, {"test_a": "passed"})
+    store.start_run(suite="tests/hil", command="pytest --help", git_rev="rev1", host="rack3")  # an older database's
+    assert build(store).run.id == real

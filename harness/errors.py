@@ -12,6 +12,7 @@ class HilError(Exception):
 
     def __init__(self, message: str, *, board: str | None = None, hint: str | None = None):
         self.board = board
+        self.message = message
         self.hint = hint
         text = f"board {board!r}: {message}" if board else message
         if hint:
@@ -33,3 +34,7 @@ class BoardTimeout(HilError):
 
 class BoardLost(HilError):
     """The board stopped answering and could not be brought back."""
+
+
+class BoardBusy(HilError):
+    """Another run holds the board: nothing is wrong with it, it is tried again later."""

@@ -2,8 +2,12 @@
 
 `flock` locks die with their process, so a crashed or SIGKILLed run never leaves
 a board stuck. The lock file also records who holds it (pid, host, command, since),
-so a run that waits too long can say who to ask. Across hosts, a labgrid place does
-the same job through labgrid's coordinator.
+so a run that waits can say who to ask. Across hosts, a labgrid place does the same
+job through labgrid's coordinator.
+
+A released lease removes its file (a rack's runs would otherwise pile them up). A
+waiter may then hold a lock on the removed file, so a lock only counts once the
+path still names the locked file; else the waiter opens the path again.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
-from harness.errors import HilError
+from harness.errors import BoardBusy
 
 ENV_DIR = "HIL_LEASE_DIR"
 
@@ -36,37 +41,48 @@ def _file_for(key: str) -> Path:
 class Lease:
     """An exclusive hold on one board for this process; release it, or exit."""
 
-    def __init__(self, board_id: str, fd: int):
+    def __init__(self, board_id: str, fd: int, path: Path):
         self.board_id = board_id
         self._fd: int | None = fd
+        self._path = path
 
     @classmethod
-    def acquire(cls, board_id: str, wait: float = 60.0, poll: float = 0.1, key: str | None = None) -> "Lease":
-        """Take the board, waiting up to `wait` seconds; HilError naming the holder after that.
+    def acquire(cls, board_id: str, wait: float = 60.0, poll: float = 0.1, key: str | None = None,
+                on_wait: Callable[[str], None] | None = None) -> "Lease":
+        """Take the board, waiting up to `wait` seconds; BoardBusy naming the holder after that.
 
         `key` is what is locked: the board's port (a board is its serial endpoint), so two
-        inventories that name one board differently still exclude each other.
+        inventories that name one board differently still exclude each other. `on_wait`
+        hears one line at once when the board is held: who holds it and how long we wait.
         """
         key = key or board_id
-        fd = os.open(_file_for(key), os.O_RDWR | os.O_CREAT, 0o666)
+        path = _file_for(key)
         deadline = time.monotonic() + wait
+        told = False
         while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
+                os.close(fd)
                 if time.monotonic() >= deadline:
-                    holder = _describe(holder_of(key))
-                    os.close(fd)
-                    raise HilError(f"held by {holder} for more than {wait:.0f}s", board=board_id,
-                                   hint="wait for that run to end, or pick another board") from None
+                    raise BoardBusy(f"held by {_describe(holder_of(key))}", board=board_id,
+                                    hint="wait for that run to end, or pick another board") from None
+                if on_wait is not None and not told:
+                    on_wait(f"board {board_id!r} is held by {_describe(holder_of(key))}; "
+                            f"waiting up to {wait:.0f}s for it")
+                    told = True
                 time.sleep(poll)
+                continue
+            if _names(path, fd):
+                break
+            os.close(fd)  # its holder released it and removed the file meanwhile: lock the path anew
         _record(fd)
-        return cls(board_id, fd)
+        return cls(board_id, fd, path)
 
     def release(self) -> None:
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
+            self._path.unlink(missing_ok=True)  # still locked: nobody takes the path's file in between
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
@@ -95,6 +111,14 @@ def holder_of(key: str) -> dict | None:
         return json.loads(text) if text.strip() else {}
     finally:
         os.close(fd)
+
+
+def _names(path: Path, fd: int) -> bool:
+    """The path still leads to this open file (not removed, nor created anew, since it was opened)."""
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _record(fd: int) -> None:

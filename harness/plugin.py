@@ -14,6 +14,7 @@ from harness import inventory
 from harness.errors import HilError
 from harness.inventory import Inventory
 from harness.distribution import ANY, ANY_ID, MATRIX, BoardScheduling, share
+from harness.notices import Notices
 from harness.pool import BoardPool
 from harness.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP
 from harness.virtual.source.build import add_options as build_options
@@ -61,8 +62,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except HilError as exc:
         raise pytest.UsageError(str(exc)) from None
     workerinput = getattr(config, "workerinput", {})
+    notices = Notices(config)
+    config.pluginmanager.register(notices, "hil-notices")
     config.stash[POOL_KEY] = BoardPool(inv, preferred=workerinput.get("hil_boards"), firmware=firmware,
-                                       flash_mode=config.getoption("--hil-flash"), source=source)
+                                       flash_mode=config.getoption("--hil-flash"), source=source, say=notices.say)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

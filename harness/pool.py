@@ -1,19 +1,24 @@
-"""The run's boards: opened once, shared by the tests, and marked lost when they stop answering.
+"""The run's boards: opened once, shared by the tests, and marked unavailable when they cannot be used.
 
-A lost board's remaining tests error with the reason instead of hanging the run;
-the other boards carry on. Virtual boards of the inventory are started (in a rack
-process of their own) the first time one is needed, so a run that touches no board
-starts none.
+An unavailable board is busy (another run holds it: asked for again, without
+waiting, before each of its later tests) or lost (it could not be opened, or stopped
+answering: opened again before its later tests while that has cost less than
+REVIVAL_BUDGET seconds, so a port that comes back is used again). Its tests error
+with the reason instead of hanging the run; the other boards carry on. Virtual boards
+of the inventory are started (in a rack process of their own) the first time one is
+needed, so a run that touches no board starts none.
 """
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import TYPE_CHECKING, Callable
 
 from harness.board import Board
-from harness.errors import HilError
+from harness.errors import BoardBusy, HilError
 from harness.inventory import BoardSpec, Inventory
 from harness.lease import Lease
 from harness.rack_process import RackProcess
@@ -22,11 +27,38 @@ if TYPE_CHECKING:
     from harness.virtual.source.build import Recipe
 
 
+REVIVAL_BUDGET = 30.0  # seconds a run spends, per board, opening a lost board again
+
+
+class Unavailable(Enum):
+    BUSY = "busy"  # held by another run: nothing wrong with the board
+    LOST = "lost"  # could not be opened, or stopped answering
+
+
+@dataclass(frozen=True)
+class Trouble:
+    kind: Unavailable
+    reason: str  # one line, with the fix: what the board (or its lease) said
+
+    def line(self, board_id: str) -> str:
+        return f"board {board_id!r} {self.kind.value}: {self.reason}"
+
+
+class BoardUnavailable(HilError):
+    """This test cannot have its board; `trouble` says why (printed once per run, not per test)."""
+
+    def __init__(self, board_id: str, trouble: Trouble):
+        super().__init__(trouble.line(board_id))
+        self.board = board_id
+        self.trouble = trouble
+
+
 class BoardPool:
-    """Open boards by id, lazily; remember which were lost and why."""
+    """Open boards by id, lazily; remember which are unavailable and why."""
 
     def __init__(self, inventory: Inventory, lease_wait: float = 60.0, preferred: list[str] | None = None,
-                 firmware: tuple | None = None, flash_mode: str = "never", source: Recipe | None = None):
+                 firmware: tuple | None = None, flash_mode: str = "never", source: Recipe | None = None,
+                 say: Callable[[str], None] = print):
         self.inventory = inventory
         self._source = source  # virtual boards built from a MicroPython tree, not the PyPI port
         self.firmware = firmware  # (Firmware, bytes) checked against the catalog, or None
@@ -38,22 +70,41 @@ class BoardPool:
         self._racks: list[RackProcess] = []
         self._places: dict = {}  # board id -> harness.labgrid.LabgridPlace held for this run
         self._live: dict[str, BoardSpec] = {}
-        self.lost: dict[str, str] = {}
+        self._say = say  # a line for the person watching, at once (a wait for a held board)
+        self.unavailable: dict[str, Trouble] = {}
+        self._revival_spent: dict[str, float] = {}
+
+    @property
+    def lost(self) -> dict[str, str]:
+        """The boards lost (not busy) now, and why."""
+        return {b: t.reason for b, t in self.unavailable.items() if t.kind is Unavailable.LOST}
 
     def acquire(self, board_id: str, wait: float | None = None) -> Board:
-        """The open session on `board_id`; HilError if the board is (or just got) lost."""
-        if board_id in self.lost:
-            raise HilError(f"lost earlier in this run: {self.lost[board_id]}", board=board_id)
-        if board_id not in self._open:
-            try:
-                wait = self._lease_wait if wait is None else wait
-                spec = self._resolve(self.inventory.get(board_id), wait)
-                self._leases[board_id] = Lease.acquire(board_id, wait=wait, key=spec.url)
-                self._flash(spec)
-                self._open[board_id] = Board.open(spec)
-            except HilError as exc:
-                self.lose(board_id, str(exc).splitlines()[0])
-                raise
+        """The open session on `board_id`; BoardUnavailable if the board is (or just got) busy or lost.
+
+        `wait` (for a held board) defaults to the pool's lease wait, and to none for a
+        board already found busy in this run.
+        """
+        if board_id in self._open:
+            return self._open[board_id]
+        trouble = self.unavailable.get(board_id)
+        if trouble is not None and trouble.kind is Unavailable.LOST and self._revival_spent[board_id] >= REVIVAL_BUDGET:
+            raise BoardUnavailable(board_id, trouble)
+        if wait is None:
+            wait = 0.0 if trouble is not None and trouble.kind is Unavailable.BUSY else self._lease_wait
+        start = time.monotonic()
+        try:
+            spec = self._resolve(self.inventory.get(board_id), wait)
+            self._leases[board_id] = Lease.acquire(board_id, wait=wait, key=spec.url, on_wait=self._say)
+            self._flash(spec)
+            self._open[board_id] = Board.open(spec)
+        except HilError as exc:
+            self._mark(board_id, Unavailable.BUSY if isinstance(exc, BoardBusy) else Unavailable.LOST, exc)
+            raise BoardUnavailable(board_id, self.unavailable[board_id]) from None
+        finally:
+            if trouble is not None and trouble.kind is Unavailable.LOST:
+                self._revival_spent[board_id] += time.monotonic() - start
+        self.unavailable.pop(board_id, None)
         return self._open[board_id]
 
     def prepare(self, board_ids: list[str]) -> None:
@@ -67,7 +118,7 @@ class BoardPool:
             try:
                 self.acquire(board_id)
             except HilError:
-                pass  # recorded in self.lost
+                pass  # recorded in self.unavailable
         with ThreadPoolExecutor(max_workers=max(1, len(board_ids))) as pool:
             list(pool.map(open_one, board_ids))
 
@@ -82,9 +133,10 @@ class BoardPool:
         for board_id in order:
             try:
                 return self.acquire(board_id, wait=0)
-            except HilError:
-                self.lost.pop(board_id, None)  # held by another worker: not lost
-        return self.acquire(order[0])
+            except BoardUnavailable as exc:
+                if exc.trouble.kind is Unavailable.BUSY:
+                    del self.unavailable[board_id]  # held by another worker: in any mode, that is no news
+        return self.acquire(order[0], wait=self._lease_wait)
 
     def opened(self, board_id: str) -> Board | None:
         """The open session on `board_id`, without opening one."""
@@ -99,8 +151,8 @@ class BoardPool:
         try:
             return recover(board, reflash)
         except HilError as exc:
-            self.lose(board_id, str(exc).splitlines()[0])
-            raise
+            self._mark(board_id, Unavailable.LOST, exc)
+            raise BoardUnavailable(board_id, self.unavailable[board_id]) from None
 
     def _resolve(self, spec: BoardSpec, wait: float) -> BoardSpec:
         """The live spec of a board: where its port is right now.
@@ -136,15 +188,18 @@ class BoardPool:
 
     def _release_place(self, board_id: str) -> None:
         place = self._places.pop(board_id, None)
-        self._live.pop(board_id, None)
         if place is not None:
+            self._live.pop(board_id, None)  # the place's port is the place's: acquired again, it may differ
             try:
                 place.release()
             except HilError:
                 pass  # the coordinator is gone; `hil labgrid release PLACE` clears it later
 
-    def lose(self, board_id: str, reason: str) -> None:
-        self.lost[board_id] = reason
+    def _mark(self, board_id: str, kind: Unavailable, exc: HilError) -> None:
+        """Note why the board cannot be used, and let go of whatever of it this run held."""
+        reason = exc.message.splitlines()[0] + (f" ({exc.hint})" if exc.hint else "")
+        self.unavailable[board_id] = Trouble(kind, reason)
+        self._revival_spent.setdefault(board_id, 0.0)
         board = self._open.pop(board_id, None)
         if board is not None:
             board.close()

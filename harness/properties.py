@@ -8,3 +8,4 @@ pytest loads it cannot have its asserts rewritten (pytest warns on every run).
 BOARD_PROP = "hil_board"        # the board id the test ran on
 INFO_PROP = "hil_board_info"    # chip, url, virtual, firmware version: what the report groups by
 RECOVERY_PROP = "hil_recovery"  # the recovery ladder step the board needed before the test
+PROBLEM_PROP = "hil_problem"    # (board id, "busy" or "lost", the line with the fix): why the test had no board

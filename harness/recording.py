@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP
+from harness.properties import BOARD_PROP, INFO_PROP, PROBLEM_PROP, RECOVERY_PROP
 from harness.results import Ending
 
 _ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -84,8 +84,10 @@ class Recorder:
             self.store.add_board(self.run_id, board_id=board_id, **props[INFO_PROP])
             self._boards.add(board_id)
         transcript = next((text for title, text in report.sections if title.endswith("transcript")), None)
+        problem = props.get(PROBLEM_PROP)  # the test says "see above"; the results keep the line it points at
         self.store.record(self.run_id, test_id=report.nodeid, board_id=board_id, outcome=outcome,
-                          duration=report.duration, message=_message(report), transcript=transcript,
+                          duration=report.duration, message=problem[2] if problem else _message(report),
+                          transcript=transcript,
                           recovery=props.get(RECOVERY_PROP))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

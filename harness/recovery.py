@@ -3,7 +3,9 @@
 interrupt (Ctrl-C) -> soft reset -> hard reset (DTR/RTS) -> reopen the port (waiting
 for a USB by-id path to come back) -> reflash (when the run allows it). Each step is
 noted in the board's transcript; the first one after which the board answers wins.
-When none does, the board is quarantined: `BoardLost` names it and the last step tried.
+When none does, the board is quarantined: `BoardLost` names it, the last step tried,
+and what the board itself last said (a step that got an answer, such as "no firmware",
+tells more than the timeouts of the steps after it).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 from harness.board import Board
-from harness.errors import BoardLost, HilError
+from harness.errors import BoardLost, BoardTimeout, HilError
 
 Step = tuple[str, Callable[[], None]]
 
@@ -38,7 +40,7 @@ def healthy(board: Board) -> bool:
 
 def recover(board: Board, reflash: Callable[[], None] | None = None) -> str:
     """Return the name of the step that brought the board back; BoardLost when none did."""
-    tried = "nothing"
+    tried, said = "nothing", ""
     for name, step in ladder(board, reflash):
         tried = name
         board.transcript.note(f"recovery: {name}")
@@ -46,9 +48,11 @@ def recover(board: Board, reflash: Callable[[], None] | None = None) -> str:
             step()
         except (HilError, OSError) as exc:
             board.transcript.note(f"recovery: {name} failed: {str(exc).splitlines()[0]}")
+            if isinstance(exc, HilError) and not isinstance(exc, BoardTimeout):
+                said = f"{exc.message.splitlines()[0]} (after {name})"
             continue
         if healthy(board):
             board.transcript.note(f"recovery: board answers again after {name}")
             return name
-    raise BoardLost(f"quarantined: no answer after {tried}", board=board.id,
+    raise BoardLost(f"quarantined: {said or f'no answer after {tried}'}", board=board.id,
                     hint="power-cycle the board and check its cable; the other boards carried on")

@@ -68,7 +68,17 @@ def test_board_that_never_comes_back_is_quarantined(session, vboard, monkeypatch
     monkeypatch.setattr(session, "reopen", lambda wait=20: type(session).reopen(session, wait=1))
     with pytest.raises(BoardLost) as info:
         recover(session)
-    assert str(info.value).startswith("board 'virtual-esp32-1': quarantined: no answer after reopen port")
+    assert str(info.value).startswith("board 'virtual-esp32-1': quarantined: port rfc2217://")
+    assert "did not come back within 1s (after reopen port)" in str(info.value)
+
+
+def test_a_quarantine_names_what_the_board_itself_said(session, vboard, monkeypatch):
+    faults.inject(vboard, "brownout")  # the board resets into "no firmware"; the steps after that time out
+    monkeypatch.setattr(session, "reopen", lambda wait=20: type(session).reopen(session, wait=1))
+    with pytest.raises(BoardLost) as info:
+        recover(session)
+    assert str(info.value).startswith("board 'virtual-esp32-1': quarantined: no firmware: the boot ROM found no "
+                                      "valid image in flash (after hard reset)")
 
 
 def test_fault_from_the_command_line(tmp_path):

@@ -30,7 +30,7 @@ def test_bench_port_runs_tests_skips_by_capability_and_attaches_transcripts(suit
     result = suite.runpytest_subprocess("--hil-port", spec.url, "--hil-chip", "esp32", "-rs")
     result.assert_outcomes(passed=1, failed=1, skipped=1)
     out = result.stdout.str()
-    assert "test_on_board[bench]" in out
+    assert "test_fails_with_transcript[bench]" in out  # the board is part of the test id
     assert "board bench lacks dupterm: firmware has no os.dupterm (linux MicroPython" in out
     assert "board bench transcript" in out and "marker-in-transcript" in out
     assert "esp-hil: behaviours per board" in out and "bench: asserted suite" in out
@@ -58,13 +58,22 @@ def test_bad_input_is_one_line(pytester, args, words):
     assert len(errors) == 1 and words in errors[0]
 
 
-def test_unreachable_port_errors_the_boards_tests_only(pytester):
-    pytester.makepyfile(test_x="def test_a(board):\n    pass\n\ndef test_b(board):\n    pass\n\ndef test_host():\n    pass\n")
-    result = pytester.runpytest_subprocess("--hil-port", "rfc2217://127.0.0.1:9",
-                                           "--hil-chip", "esp32")
-    result.assert_outcomes(passed=1, errors=2)
-    assert "board 'bench': cannot open rfc2217://127.0.0.1:9" in result.stdout.str()
-    assert "lost earlier in this run" in result.stdout.str()
+@pytest.mark.parametrize("args", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_unreachable_port_is_one_line_plus_one_short_line_per_test(pytester, args):
+    pytester.makepyfile(test_x="def test_a(board):\n    pass\n\ndef test_b(board):\n    pass\n\n"
+                               "def test_c(board):\n    pass\n\ndef test_host():\n    pass\n")
+    result = pytester.runpytest_subprocess("--hil-port", "rfc2217://127.0.0.1:9", "--hil-chip", "esp32", *args)
+    result.assert_outcomes(passed=1, errors=3)
+    lines = result.stdout.lines + result.stderr.lines
+    problem = [line for line in lines if "cannot open rfc2217://127.0.0.1:9" in line]
+    assert len(problem) == 1 and problem[0].startswith("esp-hil: board 'bench' lost: cannot open")
+    assert "(check " in problem[0]  # the fix
+    assert not any("During handling" in line or "Traceback" in line for line in lines)
+    errors = lines[lines.index(next(l for l in lines if "= ERRORS =" in l)) + 1:]
+    errors = errors[:errors.index(next(l for l in errors if l.startswith("=")))]
+    errors = [line for line in errors if not line.startswith("[gw")]  # xdist names the worker
+    assert len(errors) == 2 * 3  # each test: pytest's header, then one line
+    assert errors[1::2] == ["board 'bench' unavailable (see above)"] * 3
 
 
 QUARANTINE = '''
@@ -101,8 +110,8 @@ port = "{live[1].url}"
         result = pytester.runpytest_subprocess("--hil-boards", "rack.toml", "-p", "no:randomly")
         result.assert_outcomes(passed=3, failed=1, errors=2)
         out = result.stdout.str()
-        assert "board 'bad': quarantined: no answer after reopen port" in out
-        assert "board 'bad': lost earlier in this run" in out
+        assert "esp-hil: board 'bad' lost: quarantined: port " in out
+        assert out.count("board 'bad' unavailable (see above)") == 2 * 2  # each test, and its summary line
     finally:
         rack.close()
 

@@ -6,11 +6,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
-from harness.errors import HilError
+from harness.errors import BoardBusy, HilError
 from harness.lease import Lease, holder_of
 
 HOLD = "import sys, time; from harness.lease import Lease; l = Lease.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)"
@@ -64,3 +65,39 @@ def test_release_and_reacquire_in_one_process():
     lease = Lease.acquire("esp32-d", wait=0)
     lease.release()
     Lease.acquire("esp32-d", wait=0).release()
+
+
+def test_a_released_lease_leaves_no_file(tmp_path):
+    for _ in range(3):
+        Lease.acquire("esp32-e", wait=0).release()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_waiting_says_at_once_who_holds_the_board_and_how_long_we_wait():
+    proc = _holder("esp32-f", env={**os.environ})
+    heard: list[tuple[float, str]] = []
+    start = time.monotonic()
+    try:
+        with pytest.raises(BoardBusy):
+            Lease.acquire("esp32-f", wait=1.0, on_wait=lambda line: heard.append((time.monotonic() - start, line)))
+    finally:
+        proc.kill()
+        proc.wait()
+    assert len(heard) == 1 and heard[0][0] < 0.5
+    assert f"held by pid {proc.pid}" in heard[0][1] and "waiting up to 1s" in heard[0][1]
+
+
+def test_a_waiter_on_a_removed_file_does_not_share_the_board():
+    """Released (its file removed) while another waits on that file: the waiter locks the path anew."""
+    first = Lease.acquire("esp32-g", wait=0)
+    got: list[Lease] = []
+    waiter = threading.Thread(target=lambda: got.append(Lease.acquire("esp32-g", wait=10, poll=0.05)))
+    waiter.start()
+    time.sleep(0.2)  # the waiter has opened the file and polls its lock
+    first.release()
+    waiter.join()
+    try:
+        with pytest.raises(BoardBusy):
+            Lease.acquire("esp32-g", wait=0)
+    finally:
+        got[0].release()

@@ -12,10 +12,11 @@ from harness.errors import HilError
 def build_parser() -> argparse.ArgumentParser:
     from harness import boards_cli, flash_cli, labgrid_cli, virtual_cli
     from harness.report import cli as report_cli
+    from harness.virtual.source import mutations_cli
 
     parser = argparse.ArgumentParser(prog="hil", description="esp-hil: MicroPython boards in the loop")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (virtual_cli, boards_cli, flash_cli, labgrid_cli, report_cli):
+    for module in (virtual_cli, boards_cli, flash_cli, labgrid_cli, report_cli, mutations_cli):
         module.add_commands(sub)
     return parser
 

@@ -2,7 +2,9 @@
 
 Guards the modlwip.c change that removed global state shared between sockets
 (a receive buffer/offset that one socket could leave behind for another) and the
-fix for stale data returned after a read.
+fix for stale data returned after a read. The board reads a few bytes from each
+socket in turn, never a whole message, so a position that one socket's read leaves
+behind would show up in the next socket's bytes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from tests.hil.device import ERRNO_NAME, GO, WAIT_GO
 
 SOCKETS = 3
 ROUNDS = 4
+CHUNK = 3  # not a divisor of a message's length: reads end mid-message
 
 BOARD = ERRNO_NAME + """
 import socket
@@ -32,8 +35,13 @@ def read_exactly(s, n):
             break
         data += d
     return data
-for i, s in enumerate(socks):
-    print('SOCK', i, read_exactly(s, {each}).decode())
+got = [b''] * len(socks)
+while any(len(g) < {each} for g in got):  # a few bytes from each in turn: any state shared between them shows
+    for i, s in enumerate(socks):
+        if len(got[i]) < {each}:
+            got[i] += read_exactly(s, min({chunk}, {each} - len(got[i])))
+for i, g in enumerate(got):
+    print('SOCK', i, g.decode())
 for i, s in enumerate(socks):
     s.setblocking(False)
     try:
@@ -65,7 +73,7 @@ def test_each_socket_gets_only_its_own_bytes(net_board, peer):
     """Interleaved sends to three sockets: each reads its own bytes in order, nothing left over."""
     listener = peer.listen(net_board.host_ip)
     each = len(_message(0, 0)) * ROUNDS
-    job = net_board.start(BOARD.format(host=net_board.host_ip, port=listener.port, n=SOCKETS, each=each))
+    job = net_board.start(BOARD.format(host=net_board.host_ip, port=listener.port, n=SOCKETS, each=each, chunk=CHUNK))
     conns = {}
     for _ in range(SOCKETS):
         conn = listener.accept()

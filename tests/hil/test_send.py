@@ -32,6 +32,9 @@ while total < 8 * 1024 * 1024 and streak < 5:
         streak += 1
         time.sleep(0.1)
         continue
+    if n == 0:
+        err = 'ZERO'  # a non-blocking send that sends nothing and says nothing: the bug itself
+        break
     total += n
     streak = 0
 print('FULL', total, err)

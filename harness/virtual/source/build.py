@@ -44,7 +44,7 @@ REQUIRED = {
 # As MicroPython's own CI builds the unix port with sanitizers (tools/ci.sh); MP_ASAN lets its GC scan the stack.
 _SANITIZERS = "-fsanitize=address,undefined -fno-sanitize=nonnull-attribute --param asan-use-after-return=0"
 SANITIZE_FLAGS = [f"CFLAGS_EXTRA={_SANITIZERS} -DMP_ASAN=1 -DMP_UBSAN=1 -DHIL_SANITIZE=1",
-                  f"LDFLAGS_EXTRA={_SANITIZERS}"]
+                  f"LDFLAGS_EXTRA={_SANITIZERS}", "STRIP="]  # STRIP= keeps debug info: reports name file and line
 LWIP_VERSION = re.compile(rb"#define LWIP_VERSION_(MAJOR|MINOR|REVISION)\s+(\d+)")
 
 Progress = Callable[[str], None]
@@ -130,7 +130,8 @@ def build(recipe: Recipe, progress: Progress = print) -> Firmware:
     lwip = _lwip_version(src)
     info = {"tree_id": tree_id, "commit": commit, "lwip": lwip, "mutation": recipe.revert,
             "sanitize": "1" if recipe.sanitize else ""}
-    flavour = _digest({"variant": _digest(variant), "sanitize": str(recipe.sanitize)})
+    make_flags = SANITIZE_FLAGS if recipe.sanitize else []
+    flavour = _digest({"variant": _digest(variant), "make": " ".join(make_flags)})
     key = _digest({"tree": tree_id, "flavour": flavour, "mutation": mutation.patch_id if mutation else ""})
     out = cache_dir() / "bin" / key[:20]
     if (out / "micropython").is_file():
@@ -149,7 +150,7 @@ def build(recipe: Recipe, progress: Progress = print) -> Firmware:
         files = _source_files(src, inputs, mutation)
         files.update(_variant_sources(variant, info))
         _sync(work / "tree", files, work / "synced.json")
-        binary = _make(work, progress, SANITIZE_FLAGS if recipe.sanitize else [])
+        binary = _make(work, progress, make_flags)
         tmp = out.with_name(out.name + f".tmp{os.getpid()}")
         tmp.mkdir(parents=True, exist_ok=True)
         shutil.copy2(binary, tmp / "micropython")

@@ -1,0 +1,127 @@
+"""`hil mutations`: prove the behaviour suite can fail, by reverting each fix it guards.
+
+For the pristine tree and then each revert in `mutations.MUTATIONS`, build the board
+(incrementally: one object and a link), run the behaviour suite on it, and compare
+which test modules failed with the ones the revert `guards`. A revert is *caught*
+when each module it guards fails and every other module passes; the pristine tree
+must pass everything. Any other outcome is a weak test (missed) or a revert that
+breaks more than it should (collateral), and the command fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.virtual.source import mutations
+from harness.virtual.source.build import Recipe, build
+
+PRISTINE = "none (pristine tree)"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    revert: str
+    guards: tuple[str, ...]
+    failed: tuple[str, ...]      # test modules with a failure or error
+    ran: int
+    seconds: float
+
+    @property
+    def verdict(self) -> str:
+        if not self.ran:
+            return "no test ran"
+        if set(self.failed) - set(self.guards):
+            return "collateral: " + ", ".join(sorted(set(self.failed) - set(self.guards)))
+        missed = set(self.guards) - set(self.failed)
+        if missed:
+            return "missed by " + ", ".join(sorted(missed))
+        return "caught" if self.guards else "all pass"
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict in ("caught", "all pass")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("mutations", help="revert each fix the suite guards, in a board built from source, "
+                                         "and show that its test fails")
+    p.add_argument("--micropython-src", type=Path, metavar="DIR", help="the MicroPython tree (never written)")
+    p.add_argument("--revert", action="append", default=[], metavar="NAME",
+                   help="only this revert (repeatable; default: the pristine tree and every revert)")
+    p.add_argument("--suite", default="tests/hil", help="the behaviour suite to run (default: tests/hil)")
+    p.add_argument("--markdown", type=Path, metavar="FILE", help="also write the outcome table here")
+    p.add_argument("--list", action="store_true", help="list the reverts and what each guards, then stop")
+    p.add_argument("pytest_args", nargs="*", help="passed to pytest after --, e.g. -- --hil-board virtual-esp8266")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        for m in mutations.MUTATIONS:
+            print(f"{m.name:30} {m.file:24} guarded by {', '.join(m.guards)}\n{'':30} {m.summary}")
+        return 0
+    if args.micropython_src is None:
+        print("hil mutations: --micropython-src DIR is required (a MicroPython checkout)", file=sys.stderr)
+        return 2
+    chosen = [mutations.get(name) for name in args.revert] or [None, *mutations.MUTATIONS]
+    outcomes = []
+    for mutation in chosen:
+        label = mutation.name if mutation else PRISTINE
+        print(f"== {label}", flush=True)
+        build(Recipe(args.micropython_src, mutation.name if mutation else ""), progress=lambda line: print(line, flush=True))
+        outcome = _run_suite(args, mutation)
+        print(f"   {outcome.verdict} ({outcome.ran} tests, failed: {', '.join(outcome.failed) or 'none'}, "
+              f"{outcome.seconds:.0f} s)", flush=True)
+        outcomes.append(outcome)
+    table = render(outcomes)
+    print(table)
+    if args.markdown:
+        args.markdown.write_text(table + "\n")
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def _run_suite(args: argparse.Namespace, mutation: mutations.Mutation | None) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix="hil-mutation-") as tmp:
+        junit = Path(tmp) / "junit.xml"
+        cmd = [sys.executable, "-m", "pytest", args.suite, "-q", "-p", "no:cacheprovider",
+               f"--junitxml={junit}", f"--hil-results={Path(tmp) / 'results.sqlite'}",
+               f"--hil-micropython-src={args.micropython_src}", *args.pytest_args]
+        if mutation:
+            cmd.append(f"--hil-micropython-revert={mutation.name}")
+        started = time.monotonic()
+        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        seconds = time.monotonic() - started
+        ran, failed = _junit_outcomes(junit)
+    return Outcome(mutation.name if mutation else PRISTINE, mutation.guards if mutation else (),
+                   tuple(sorted(failed)), ran, seconds)
+
+
+def _junit_outcomes(path: Path) -> tuple[int, set[str]]:
+    """(tests that ran, test modules with a failure or error) from pytest's JUnit XML."""
+    if not path.is_file():
+        return 0, set()
+    ran, failed = 0, set()
+    for case in ET.parse(path).iter("testcase"):
+        if case.find("skipped") is not None:
+            continue
+        ran += 1
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed.add(case.get("classname", "").rsplit(".", 1)[-1])
+    return ran, failed
+
+
+def render(outcomes: list[Outcome]) -> str:
+    """The outcome table, as Markdown (docs/mutations.md)."""
+    rows = ["| revert | guarded by | failed | verdict |", "| --- | --- | --- | --- |"]
+    for o in outcomes:
+        rows.append(f"| {o.revert} | {', '.join(o.guards) or '-'} | {', '.join(o.failed) or '-'} | {o.verdict} |")
+    return "\n".join(rows)

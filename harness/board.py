@@ -258,6 +258,23 @@ class Job:
     def output(self) -> str:
         return _text(bytes(self._out))
 
+    @property
+    def raw_output(self) -> bytes:
+        """What the code printed so far, as the board sent it (a line protocol decodes it its own way).
+
+        While the code runs, up to the raw REPL's first end marker: what follows it is
+        the traceback, or the end itself.
+        """
+        if self._stage == 2:
+            return bytes(self._out)
+        at = self._out.find(b"\x04")
+        return bytes(self._out if at < 0 else self._out[:at])
+
+    @property
+    def stdout_ended(self) -> bool:
+        """The code has stopped printing; its traceback, if any, follows (`result()` reads it)."""
+        return self._stage > 0 or b"\x04" in self._out
+
     def send(self, data: bytes) -> None:
         """Bytes to the running code's stdin (`sys.stdin.read()` on the board): a lockstep signal."""
         self._board.transport.serial.write(data)

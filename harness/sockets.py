@@ -9,12 +9,15 @@ ordinary sockets. Peers and the WebREPL client take whichever the board has.
 
 from __future__ import annotations
 
+import os
 import socket
+import struct
 from typing import Protocol
 
 
 class SocketMaker(Protocol):
     def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM, proto: int = 0) -> socket.socket: ...
+    def command(self, argv: list[str]) -> list[str]: ...
 
 
 class HostSockets:
@@ -22,6 +25,10 @@ class HostSockets:
 
     def socket(self, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM, proto: int = 0) -> socket.socket:
         return socket.socket(family, kind, proto)
+
+    def command(self, argv: list[str]) -> list[str]:
+        """A program that talks to the board (a multitest's host instance) runs as it is."""
+        return argv
 
 
 class NamespaceSockets:
@@ -42,6 +49,19 @@ class NamespaceSockets:
         if not fds:
             raise OSError(f"the board's network namespace made no socket: {msg.decode(errors='replace').strip()}")
         return socket.socket(family, kind, proto, fileno=fds[0])
+
+    def command(self, argv: list[str]) -> list[str]:
+        """`argv` run inside the namespace: nsenter into the broker's (root only), found by SO_PEERCRED."""
+        if os.geteuid() != 0:
+            raise OSError("running a program in a board's network namespace needs root (nsenter)")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as broker:
+            broker.settimeout(5)
+            try:
+                broker.connect(self.path)
+            except OSError as exc:
+                raise ConnectionError(f"the board's network namespace is gone ({self.path}: {exc})") from None
+            pid = struct.unpack("3i", broker.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
+        return ["nsenter", f"--net=/proc/{pid}/ns/net", "--", *argv]
 
 
 HOST = HostSockets()

@@ -1,0 +1,227 @@
+"""MicroPython's own tests as tests of this run: `--hil-multitest PATH...` and `--hil-upstream PATH...`.
+
+Each file under the paths becomes one test per board, named as in MicroPython's
+tree with the board in brackets, as our own tests are: a multitest file by the
+instance the board plays (`multi_net/tcp_data.py::instance0[virtual-esp32]`), a
+single-instance file by its name (`net_hosted/accept_timeout.py::accept_timeout[virtual-esp32]`).
+They stand on the `board`/`net_board` fixtures like any test, so leases, soft reset,
+recovery, transcripts, results and reports are the same. The format's rules live
+in `harness.multitest` and `harness.upstream`; this module only collects and calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from harness import multitest, ports, upstream
+from harness.board import Board
+from harness.distribution import ANY, ANY_ID
+from harness.inventory import Network
+from harness.plugin import POOL_KEY
+
+METRIC_PROP = "hil_output_metric"  # OUTPUT_METRIC lines of a multitest, one property each
+DEFECT_PROP = "hil_known_defect"  # a known-defect line a source build printed (left out of the comparison)
+_RUNNERS = ("run-multitests.py", "run-tests.py")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("esp-hil")
+    group.addoption("--hil-multitest", metavar="PATH", nargs="+", action="extend", default=[],
+                    help="run MicroPython's multitest files under these paths (e.g. tests/multi_net), the board as instance0")
+    group.addoption("--hil-multitest-peer", choices=("cpython", "unix"), default="cpython",
+                    help="what runs the other instances on this host: CPython (default) or the MicroPython unix port")
+    group.addoption("--hil-multitest-permutations", metavar="N", type=int, default=1,
+                    help="the board plays instance0..N-1 in turn (upstream's -p; default 1: instance0 only)")
+    group.addoption("--hil-upstream", metavar="PATH", nargs="+", action="extend", default=[],
+                    help="run MicroPython's single-instance test files under these paths (e.g. tests/net_hosted)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Asked only for upstream files, a run does not also collect our own testpaths."""
+    paths = [Path(p).resolve() for p in [*config.getoption("--hil-multitest"), *config.getoption("--hil-upstream")]]
+    if not paths:
+        return
+    _refuse_rootdir_in_tree(config, paths)
+    if not config.option.file_or_dir:
+        config.args = []
+
+
+def _refuse_rootdir_in_tree(config: pytest.Config, paths: list[Path]) -> None:
+    """pytest picks its rootdir before our options exist, so `--hil-multitest PATH` reads as a path to it.
+
+    The rootdir would be MicroPython's tree, and the run's cache and results would be
+    written there: refuse, and say how to write it.
+    """
+    root, here = config.rootpath, config.invocation_params.dir
+    if config.getoption("rootdir") or root == here or root in here.parents:
+        return
+    if any(root == p or root in p.parents for p in paths):
+        raise pytest.UsageError(f"pytest took {root} as its rootdir from the path after an esp-hil option; "
+                                "write --hil-multitest=PATH / --hil-upstream=PATH (one path each), or add --rootdir=.")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    """Add the upstream files' tests before -k, -m and --deselect filter the run's items."""
+    files = [UpstreamFile.for_multitest(session, Path(root), path)
+             for root in config.getoption("--hil-multitest") for path in _files(Path(root))]
+    files += [UpstreamFile.for_single(session, Path(root), path)
+              for root in config.getoption("--hil-upstream") for path in _files(Path(root))]
+    for node in files:
+        found = node.collect()
+        session.ihook.pytest_collectreport(report=pytest.CollectReport(node.nodeid, "passed", None, found))
+        items += found
+
+
+@pytest.fixture
+def hil_board_id(request: pytest.FixtureRequest) -> str:
+    """The board of an upstream test (our own tests get theirs by parametrization, which overrides this)."""
+    board_id = getattr(request.node, "hil_board_id", None)
+    if board_id is None:
+        pytest.fail("hil_board_id: only board tests have one (use the board or net_board fixture)", pytrace=False)
+    return board_id
+
+
+class UpstreamFailure(Exception):
+    """Output differs from what upstream expects; the message is the diff, shown as is."""
+
+
+class UpstreamFile(pytest.File):
+    """A file of MicroPython's tree: one test per board (and instance the board plays); never imported."""
+
+    @classmethod
+    def for_multitest(cls, session: pytest.Session, root: Path, path: Path) -> "UpstreamFile":
+        node = cls.from_parent(session, path=path, nodeid=tree_name(path, root))
+        node.test = multitest.MultitestFile.read(path, node.nodeid)
+        return node
+
+    @classmethod
+    def for_single(cls, session: pytest.Session, root: Path, path: Path) -> "UpstreamFile":
+        node = cls.from_parent(session, path=path, nodeid=tree_name(path, root))
+        node.test = None
+        return node
+
+    def collect(self) -> list:
+        boards = _board_ids(self.config)
+        if self.test is None:
+            return [UpstreamItem.from_parent(self, name=f"{self.path.stem}[{b}]", board_id=b, callobj=_single(self.path))
+                    for b in boards]
+        plays = min(self.test.instances, max(1, self.config.getoption("--hil-multitest-permutations")))
+        return [UpstreamItem.from_parent(self, name=f"instance{i}[{b}]", board_id=b, callobj=_multitest(self.test, i))
+                for i in range(plays) for b in boards]
+
+
+class UpstreamItem(pytest.Function):
+    def __init__(self, *, board_id: str, **kwargs):
+        super().__init__(**kwargs)
+        self.hil_board_id = board_id
+
+    def reportinfo(self):
+        return self.path, 0, self.name
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, UpstreamFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+def _multitest(test: multitest.MultitestFile, position: int):
+    def run_multitest(net_board: Board, request: pytest.FixtureRequest) -> None:
+        peer = request.config.getoption("--hil-multitest-peer")
+        tree = _tree_of(test.path)
+        with ports.reserve() as block:
+            drop = upstream.KNOWN_DEFECT if net_board.capabilities.source_build else b""
+            instances = [multitest.BoardInstance(net_board, net_board.id, net_board.ip, drop) if i == position
+                         else _host(peer, test.path.parent, f"{peer}{i}", net_board, tree)
+                         for i in range(test.instances)]
+            net_board.transcript.note(f"multitest {test.name}: this board is instance{position}, "
+                                      f"others on {peer}, port {test.fixed_port} -> {block.base}")
+            done = multitest.run(test, test.moved_to(block.base), instances)
+        for metric in done.metrics:
+            request.node.user_properties.append((METRIC_PROP, metric))
+        _known_defects(request, net_board, instances[position].dropped)
+        verdict = multitest.judge(test, done, _TRUTH)
+        if verdict.outcome == "skip":
+            _skip(f"instance{done.skipped_by} printed SKIP")
+        if verdict.outcome == "fail":
+            raise UpstreamFailure(verdict.explain())
+    return run_multitest
+
+
+def _single(path: Path):
+    def run_upstream(board: Board, request: pytest.FixtureRequest) -> None:
+        reason = upstream.needs_internet(path, path.read_text(encoding="utf-8"))
+        if reason:
+            _skip(reason)
+        shared = board.spec.network == Network.HOST  # its fixed ports are this host's
+        with ports.host_stack() if shared else contextlib.nullcontext():
+            output, defects = upstream.strip_known_defects(upstream.run_on_board(board, path))
+        _known_defects(request, board, defects)
+        outcome = upstream.judge(output, path)
+        if outcome.outcome == "skip":
+            _skip(outcome.reason)
+        if outcome.outcome == "fail":
+            raise UpstreamFailure(upstream.explain(outcome))
+    return run_upstream
+
+
+def _known_defects(request: pytest.FixtureRequest, board: Board, lines: list[str]) -> None:
+    """lwIP's asserts in a source build caught a misuse MicroPython is known to commit: kept, not compared."""
+    for line in lines:
+        board.transcript.note(f"known firmware defect, left out of the comparison: {line}")
+        request.node.user_properties.append((DEFECT_PROP, line))
+
+
+def _skip(reason: str) -> None:
+    """Skip, reported at the upstream file (not at this module's line)."""
+    raise pytest.skip.Exception(reason, _use_item_location=True)
+
+
+def _host(kind: str, cwd: Path, label: str, board: Board, tree: Path | None) -> multitest.HostInstance:
+    """Another instance, on this host, where the board is reached (a source-built board's namespace)."""
+    if kind == "unix":
+        return multitest.unix_port(cwd, label, board.host_ip, tree, board.sockets.command)
+    return multitest.cpython(cwd, label, board.host_ip, board.sockets.command)
+
+
+def _truth_instances(test: multitest.MultitestFile):
+    """CPython for every instance, on this host, with a port block of its own."""
+    block = ports.reserve()
+    instances = [multitest.cpython(test.path.parent, f"cpython{i}", "127.0.0.1") for i in range(test.instances)]
+    return test.moved_to(block.base), instances, block.release
+
+
+_TRUTH = multitest.Truth(_truth_instances)
+
+
+def _board_ids(config: pytest.Config) -> list[str]:
+    if config.getoption("--hil-mode") == ANY:
+        return [ANY_ID]
+    return [b.id for b in config.stash[POOL_KEY].inventory.boards]
+
+
+def _files(root: Path) -> list[Path]:
+    """The test files under `root` (or `root` itself), sorted as upstream sorts them."""
+    if root.is_file():
+        return [root.resolve()]
+    return sorted(p.resolve() for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _tree_of(path: Path) -> Path | None:
+    """The MicroPython tree holding `path` (the parent of the tests/ folder with its runners)."""
+    for folder in path.parents:
+        if any((folder / runner).is_file() for runner in _RUNNERS):
+            return folder.parent
+    return None
+
+
+def tree_name(path: Path, root: Path) -> str:
+    """The file as MicroPython's tree names it (relative to tests/), else relative to `root`'s folder."""
+    for folder in path.parents:
+        if any((folder / runner).is_file() for runner in _RUNNERS):
+            return path.relative_to(folder).as_posix()
+    base = root.resolve().parent if root.is_dir() else root.resolve().parent.parent
+    return path.relative_to(base).as_posix()

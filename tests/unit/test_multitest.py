@@ -1,0 +1,146 @@
+"""The multitest format without a board: CPython instances speak the whole line protocol."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness import multitest, ports
+from harness.multitest import MultitestFile
+
+PROTOCOL = '''
+PORT = 8000
+
+
+def instance0():
+    multitest.globals(IP="10.0.0.1", N=3)
+    print("esp8266 noise ets_task(4020, 28, ...)")
+    multitest.next()
+    print("server", PORT)
+    multitest.broadcast("ready")
+    multitest.wait("done")
+    multitest.output_metric("rate 42")
+    print("server end")
+
+
+def instance1():
+    multitest.next()
+    multitest.wait("ready")
+    print("client", IP, N)
+    multitest.broadcast("done")
+'''
+
+
+def _file(tmp_path: Path, body: str, exp: str | None = None, name: str = "proto.py") -> MultitestFile:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body))
+    if exp is not None:
+        path.with_name(name + ".exp").write_text(exp)
+    return MultitestFile.read(path, f"multi_net/{name}")
+
+
+def _cpython(test: MultitestFile) -> list[multitest.HostInstance]:
+    return [multitest.cpython(test.path.parent, f"cpython{i}", "127.0.0.1") for i in range(test.instances)]
+
+
+def test_protocol_set_next_broadcast_wait_metric_and_ignored_lines(tmp_path):
+    test = _file(tmp_path, PROTOCOL)
+    assert test.instances == 2
+    done = multitest.run(test, test.moved_to(23456), _cpython(test))
+    assert not done.error and not done.skipped
+    assert done.text() == "--- instance0 ---\nserver 23456\nserver end\n--- instance1 ---\nclient 10.0.0.1 3\n"
+    assert done.metrics == ["rate 42"]
+    assert any("i1 : BROADCAST done" in line for line in done.trace)
+
+
+def test_skip_from_any_instance_skips(tmp_path):
+    test = _file(tmp_path, "def instance0():\n    multitest.next()\n\ndef instance1():\n    multitest.skip()\n")
+    done = multitest.run(test, test.source, _cpython(test))
+    assert done.skipped and done.skipped_by == 1
+    assert multitest.judge(test, done, multitest.Truth(None)).outcome == "skip"
+
+
+def test_silent_instance_times_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(multitest, "READ_TIMEOUT", 0.5)
+    test = _file(tmp_path, "import time\ndef instance0():\n    multitest.next()\n    time.sleep(30)\n")
+    done = multitest.run(test, test.source, _cpython(test))
+    assert done.error and done.output == [["TIMEOUT"]]
+
+
+def test_fixed_port_is_moved_and_nothing_else(tmp_path):
+    test = _file(tmp_path, "PORT = 8000\nOTHER_PORT = 8000\ndef instance0():\n    print(PORT + 1)\n")
+    moved = test.moved_to(30000)
+    assert "PORT = 30000  # esp-hil: was 8000" in moved and "OTHER_PORT = 8000" in moved
+    random_port = _file(tmp_path, "PORT = 10000 + 5\ndef instance0():\n    pass\n", name="r.py")
+    assert random_port.fixed_port is None and random_port.moved_to(30000) == random_port.source
+
+
+def test_verdict_from_exp_file_shows_a_diff_per_instance(tmp_path):
+    exp = "--- instance0 ---\nserver 8000\nserver end\n--- instance1 ---\nclient 10.0.0.1 4\n"
+    test = _file(tmp_path, PROTOCOL, exp=exp)
+    done = multitest.run(test, test.source, _cpython(test))
+    verdict = multitest.judge(test, done, multitest.Truth(None))
+    assert verdict.outcome == "fail" and verdict.expected_from == "proto.py.exp"
+    text = verdict.explain()
+    assert "--- instance1 expected" in text and "-client 10.0.0.1 4" in text and "+client 10.0.0.1 3" in text
+    assert "instance0 expected" not in text  # instance0 matched
+    assert "the exchange" in text
+
+
+def test_verdict_without_exp_file_is_a_cpython_run(tmp_path):
+    test = _file(tmp_path, PROTOCOL)
+    truth = multitest.Truth(lambda t: (t.moved_to(23456), _cpython(t), lambda: None))
+    done = multitest.run(test, test.moved_to(23456), _cpython(test))
+    verdict = multitest.judge(test, done, truth)
+    assert verdict.outcome == "pass" and "CPython" in verdict.expected_from
+
+
+def test_port_blocks_are_never_shared(tmp_path, monkeypatch):
+    monkeypatch.setenv("HIL_LEASE_DIR", str(tmp_path))
+    blocks = [ports.reserve(4) for _ in range(20)]
+    try:
+        assert len({b.base for b in blocks}) == 20
+    finally:
+        for b in blocks:
+            b.release()
+
+
+@pytest.mark.parametrize("source, reason", [
+    ('socket.getaddrinfo("micropython.org", 80)', "resolves micropython.org"),
+    ('socket.getaddrinfo("1.1.1.1", 8000)', "connects to 1.1.1.1"),
+    ('socket.getaddrinfo("192.0.2.1", 80)', None),  # TEST-NET: nowhere, on purpose
+    ('socket.getaddrinfo("127.0.0.1", 8123)\nopen("cert.der")', None),
+])
+def test_internet_is_recognised(source, reason):
+    from harness.upstream import needs_internet
+
+    found = needs_internet(Path("net_hosted/x.py"), source)
+    assert (found is None) if reason is None else (reason in found)
+
+
+def test_single_instance_verdicts(tmp_path):
+    from harness.upstream import judge
+
+    path = tmp_path / "t.py"
+    path.write_text("print('hi')\n")
+    assert judge(b"SKIP\n", path).outcome == "skip"
+    assert judge(b"hi\n", path).outcome == "pass"  # CPython prints the same
+    assert judge(b"ho\n", path).outcome == "fail"
+    path.with_name("t.py.exp").write_text("ho\n")
+    assert judge(b"ho\n", path).outcome == "pass"
+    summary = b"x\n" + b"-" * 70 + b"\nRan 2 tests\n\nOK\n"
+    assert judge(summary, path).outcome == "pass"
+
+
+def test_names_as_in_micropythons_tree(tmp_path):
+    from harness.upstream_plugin import tree_name
+
+    tests = tmp_path / "micropython" / "tests"
+    (tests / "multi_net").mkdir(parents=True)
+    (tests / "run-multitests.py").write_text("")
+    assert tree_name(tests / "multi_net" / "tcp_data.py", tests / "multi_net") == "multi_net/tcp_data.py"
+    loose = tmp_path / "mine"
+    loose.mkdir()
+    assert tree_name(loose / "a.py", loose) == "mine/a.py"

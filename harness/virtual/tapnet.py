@@ -138,8 +138,8 @@ class TapNetwork:
         self.socket_path.unlink(missing_ok=True)
 
 
-_FIX = ("run as root, or where the kernel allows unprivileged user namespaces "
-        "(sysctl kernel.unprivileged_userns_clone=1) and /dev/net/tun is usable")
+_FIX = ("run as root; or allow unprivileged user namespaces (Debian: sysctl kernel.unprivileged_userns_clone=1) "
+        "and let users open /dev/net/tun (mode 0666, as most distributions ship it)")
 
 
 # ---- the broker, inside the namespace --------------------------------------------------

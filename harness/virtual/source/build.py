@@ -29,6 +29,8 @@ from harness.virtual.source.mutations import Mutation, get
 VARIANT = "esp-hil"
 VARIANT_DIR = Path(__file__).with_name("variant")
 CACHE_ENV = "HIL_CACHE_DIR"
+KEEP_WORK_TREES = 6   # checkouts x flavours kept built (about 40 MB each)
+KEEP_BINARIES = 64    # built boards kept (about 0.6 MB each)
 # What of a MicroPython tree goes into a unix build (the rest: docs, tests, other ports).
 INPUTS = ("py", "extmod", "shared", "ports/unix", "mpy-cross", "tools", "drivers", "lib")
 SKIP_DIRS = {".git", "__pycache__"}
@@ -135,11 +137,13 @@ def build(recipe: Recipe, progress: Progress = print) -> Firmware:
     key = _digest({"tree": tree_id, "flavour": flavour, "mutation": mutation.patch_id if mutation else ""})
     out = cache_dir() / "bin" / key[:20]
     if (out / "micropython").is_file():
+        os.utime(out)  # recently used: kept by _prune
         return _firmware(out, info, built=False)
     _check_toolchain()
     # one work tree per checkout and flavour: make's objects stay valid across builds of it (mutations included)
     work = cache_dir() / "work" / hashlib.sha256(f"{src}\0{flavour}".encode()).hexdigest()[:20]
     work.mkdir(parents=True, exist_ok=True)
+    os.utime(work)  # recently used: kept by _prune
     with open(work / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another run building the same tree waits, then finds it cached
         if (out / "micropython").is_file():
@@ -157,7 +161,25 @@ def build(recipe: Recipe, progress: Progress = print) -> Firmware:
         (tmp / "info.json").write_text(json.dumps(info, indent=1))
         shutil.rmtree(out, ignore_errors=True)
         tmp.rename(out)
+    _prune(cache_dir() / "work", KEEP_WORK_TREES)
+    _prune(cache_dir() / "bin", KEEP_BINARIES)
     return _firmware(out, info, built=True)
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Remove all but the `keep` most recently used entries (a work tree another run builds in is busy)."""
+    entries = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[keep:]:
+        lock = old / "lock"
+        if lock.is_file():
+            with open(lock) as held:
+                try:
+                    fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                shutil.rmtree(old, ignore_errors=True)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _firmware(out: Path, info: dict, built: bool) -> Firmware:

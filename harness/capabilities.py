@@ -21,6 +21,7 @@ c['dupterm'] = _has('os', 'dupterm')
 c['webrepl'] = _has('webrepl')
 c['wlan'] = _has('network', 'WLAN') and hasattr(__import__('network').WLAN, 'connect')
 c['lwip_module'] = _has('lwip')
+c['asyncio'] = _has('asyncio')
 try:
     import _hilnet
     c['build'] = _hilnet.build()
@@ -52,6 +53,7 @@ class Capabilities:
     errno: dict[str, int] = field(default_factory=dict)
     # a board built from source by esp-hil: (lwIP version, MicroPython commit or tree digest, revert or "")
     source_build: tuple[str, str, str] | None = None
+    asyncio: bool = False
 
     @classmethod
     def from_probe(cls, probe: dict) -> "Capabilities":
@@ -65,7 +67,8 @@ class Capabilities:
         return cls(platform=probe["platform"], version=probe["version"], machine=probe["machine"],
                    socket=probe["socket"], poll=probe["poll"], dupterm=probe["dupterm"],
                    webrepl=probe["webrepl"], wlan=probe["wlan"], socket_stack=stack,
-                   errno=dict(probe.get("errno", {})), source_build=tuple(build[1:]) if build else None)
+                   errno=dict(probe.get("errno", {})), source_build=tuple(build[1:]) if build else None,
+                   asyncio=probe.get("asyncio", False))
 
     @property
     def ran_on(self) -> str:
@@ -88,6 +91,7 @@ class Capabilities:
         checks = {
             "socket": (self.socket, "no socket module"),
             "poll": (self.poll, "no select.poll"),
+            "asyncio": (self.asyncio, "no asyncio module"),
             "dupterm": (self.dupterm, "firmware has no os.dupterm"),
             "webrepl": (self.webrepl, "firmware has no webrepl module"),
             "wlan": (self.wlan, "firmware has no Wi-Fi (network.WLAN.connect)"),
@@ -104,4 +108,4 @@ class Capabilities:
         return asdict(self)
 
 
-KNOWN = ("socket", "poll", "dupterm", "webrepl", "wlan", "lwip", "lwip_asserts")
+KNOWN = ("socket", "poll", "asyncio", "dupterm", "webrepl", "wlan", "lwip", "lwip_asserts")

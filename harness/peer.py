@@ -1,4 +1,4 @@
-"""Host-side TCP peers that a test scripts step by step, in lockstep with device code.
+"""Host-side TCP and UDP peers that a test scripts step by step, in lockstep with device code.
 
 Each step is one explicit call (connect, send, shutdown the write side, close,
 abort with RST, stall reading, receive all), so a test reads as the exchange it
@@ -40,6 +40,14 @@ class Conn:
         """Close with RST instead of FIN (SO_LINGER 0)."""
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.sock.close()
+
+    def recv(self, n: int = 65536, timeout: float = DEFAULT_TIMEOUT, flags: int = 0) -> bytes:
+        """One read, as a socket's recv: what has arrived (up to `n`), b"" once the board closed.
+
+        Raises TimeoutError when nothing comes, ConnectionResetError on the board's RST.
+        """
+        self.sock.settimeout(timeout)
+        return self.sock.recv(n, flags)
 
     def recv_exactly(self, n: int, timeout: float = DEFAULT_TIMEOUT) -> bytes:
         deadline = time.monotonic() + timeout
@@ -94,6 +102,27 @@ class Listener:
         self.sock.close()
 
 
+class Datagrams:
+    """A UDP socket on the host side: the board's UDP peer."""
+
+    def __init__(self, host: str, port: int, sockets: SocketMaker = HOST):
+        self.sock = sockets.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.host, self.port = self.sock.getsockname()[:2]
+
+    def sendto(self, data: bytes, address: tuple[str, int]) -> None:
+        self.sock.sendto(data, address)
+
+    def recvfrom(self, n: int = 65536, timeout: float = DEFAULT_TIMEOUT) -> tuple[bytes, tuple[str, int]]:
+        """One datagram and where it came from; TimeoutError when none comes."""
+        self.sock.settimeout(timeout)
+        data, address = self.sock.recvfrom(n)
+        return data, address[:2]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 @dataclass
 class Peers:
     """The peers of one test; `close()` closes every socket they opened."""
@@ -105,6 +134,12 @@ class Peers:
         listener = Listener(host, port, rcvbuf, self.sockets)
         self._open.append(listener)
         return listener
+
+    def udp(self, host: str, port: int = 0) -> Datagrams:
+        """A UDP socket bound to `host:port` (0: any free port), made where the board is reached."""
+        peer = Datagrams(host, port, self.sockets)
+        self._open.append(peer)
+        return peer
 
     def connect(self, host: str, port: int, timeout: float = DEFAULT_TIMEOUT, retry_for: float = 5.0) -> Conn:
         """Connect to a board's server; retries while the board is still getting to listen()."""

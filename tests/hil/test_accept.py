@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import hashlib
 
+from harness.device import LISTEN
 from harness.network import server_port
 
 # The board listens, prints LISTENING, then sleeps so the host connects, sends and
 # closes before accept() runs; then it reads to EOF and reports what it got.
-SERVER = """
-import socket, time, hashlib, binascii
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(socket.getaddrinfo('0.0.0.0', {port})[0][-1])
-s.listen(1)
-print('LISTENING')
+SERVER = LISTEN + """
+import time, hashlib, binascii
 time.sleep({delay})
 c, _ = s.accept()
 c.settimeout(5)

@@ -31,3 +31,8 @@ def test_unknown_capability_is_an_error():
     caps = Capabilities.from_probe({**BASE, "platform": "esp32"})
     with pytest.raises(KeyError, match="unknown capability"):
         caps.lacks("teleport")
+
+
+def test_asyncio_is_probed_and_old_probes_lack_it():
+    assert Capabilities.from_probe({**BASE, "platform": "esp32", "asyncio": True}).lacks("asyncio") is None
+    assert "no asyncio module" in Capabilities.from_probe({**BASE, "platform": "esp8266"}).lacks("asyncio")

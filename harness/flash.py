@@ -14,6 +14,10 @@ reset wiring needs a person to hold BOOT and tap RESET. Over RFC 2217 the reset
 arrives with network delays between the line changes, which real auto-reset
 circuits can miss (esptool issue 383): flash remote boards through esptool's
 esp_rfc2217_server on the rack host, which replays the reset with local timing.
+
+Quiet by default: boards flashed side by side each end in one line (`FlashOutcome.line`);
+the steps, and esptool's own output, are shown only to a `progress` (hil flash -v,
+pytest -v). What a person must do (tap RESET) is always said.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from esptool import cmds
+from esptool.logger import log
 from esptool.util import FatalError
 from serial import SerialException
 
@@ -41,11 +46,16 @@ Progress = Callable[[str], None]
 @dataclass(frozen=True)
 class FlashOutcome:
     board_id: str
-    chip: str
+    firmware: str
     written: bool      # False: the board already held the image
     baud: int          # the baud the write (or check) ran at
     running: str       # what the board says it runs after the reset
     seconds: float
+
+    def line(self) -> str:
+        """The board's one line: what it got, how fast, what it runs now."""
+        verb = f"flashed {self.firmware} at {self.baud} baud" if self.written else f"already held {self.firmware}"
+        return f"{self.board_id}: {verb} in {self.seconds:.1f}s; running {self.running}"
 
 
 def _chip_name(esp) -> str:
@@ -53,11 +63,13 @@ def _chip_name(esp) -> str:
 
 
 class Flasher:
-    """Flashes one board of the inventory."""
+    """Flashes one board of the inventory; `progress` hears each step (None: only what a person must do)."""
 
-    def __init__(self, spec: BoardSpec, progress: Progress = print):
+    def __init__(self, spec: BoardSpec, progress: Progress | None = None):
         self.spec = spec
-        self.say = lambda text: progress(f"[{spec.id}] {text}")
+        self._progress = progress
+        self.say = lambda text: progress(f"[{spec.id}] {text}") if progress else None
+        self.ask = lambda text: (progress or print)(f"[{spec.id}] {text}")
 
     def flash(self, fw: Firmware, data: bytes, *, force: bool = False, erase: bool = False) -> FlashOutcome:
         start = time.monotonic()
@@ -66,6 +78,7 @@ class Flasher:
                            board=self.spec.id, hint="pick the image built for this board")
         md5 = hashlib.md5(data).hexdigest()
         bauds = self._bauds()
+        log.set_verbosity("auto" if self._progress else "silent")  # one logger for the process: -v or not
         board = Board.connect(self.spec)  # one port for the whole job: over RFC 2217 each open and close costs
         try:
             for attempt, baud in enumerate(bauds, 1):
@@ -80,7 +93,7 @@ class Flasher:
             board, running = self._confirm(board, fw)
         finally:
             board.close()
-        return FlashOutcome(self.spec.id, fw.chip, written, baud, running, time.monotonic() - start)
+        return FlashOutcome(self.spec.id, fw.name, written, baud, running, time.monotonic() - start)
 
     def _bauds(self) -> list[int]:
         """The flash baud, then halves down to the ROM's own speed: a bounded ladder."""
@@ -94,7 +107,7 @@ class Flasher:
     def _attempt(self, board: Board, fw: Firmware, data: bytes, md5: str, baud: int, *, force: bool,
                  erase: bool) -> bool:
         if self.spec.reset == "none":
-            self.say("no reset wiring: hold BOOT (GPIO0) and tap RESET now")
+            self.ask("no reset wiring: hold BOOT (GPIO0) and tap RESET now")
         self.say(f"connecting ({CONNECT_MODE[self.spec.reset]})")
         esp = cmds.detect_chip(board.transport.serial.unrecorded, ROM_BAUD, CONNECT_MODE[self.spec.reset],
                                connect_attempts=3)
@@ -140,7 +153,7 @@ class Flasher:
         elif self.spec.reset == "classic":
             log = board.hard_reset()
         else:
-            self.say("tap RESET on the board now")
+            self.ask("tap RESET on the board now")
             log = board.await_boot(timeout=90, first_byte=60)
         marker = "virtual-board: image sha256="  # the boot log reached the REPL: MicroPython runs
         if marker in log:  # a virtual board names what its flash holds

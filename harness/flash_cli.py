@@ -35,6 +35,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     fl.add_argument("--offset", type=lambda text: int(text, 0), help="bench: flash offset (default: the chip's)")
     fl.add_argument("--force", action="store_true", help="write even when the board already holds the image")
     fl.add_argument("--erase", action="store_true", help="erase the whole flash first")
+    fl.add_argument("-v", "--verbose", action="store_true", help="show each step, and esptool's own output")
     fl.set_defaults(func=flash)
 
 
@@ -72,7 +73,6 @@ def flash(args: argparse.Namespace) -> int:
             raise HilError("say which board and which firmware", hint="hil flash --board ID --firmware NAME")
         spec = inventory.load(args.boards).get(args.board)
         fw, data = Catalog(args.manifest).checked(args.firmware)
-    outcome = Flasher(spec).flash(fw, data, force=args.force, erase=args.erase)
-    verb = "flashed" if outcome.written else "already held"
-    print(f"{spec.id}: {verb} {fw.name} in {outcome.seconds:.1f}s; running {outcome.running}")
+    outcome = Flasher(spec, print if args.verbose else None).flash(fw, data, force=args.force, erase=args.erase)
+    print(outcome.line())
     return 0

@@ -50,10 +50,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     build_options(group.addoption, "--hil-")
 
 
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Before pytest_configure: pytest fixes the session's warning filters as configuring starts."""
+    for line in _PYSERIAL_WARNINGS:
+        early_config.addinivalue_line("filterwarnings", line)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(*capabilities): skip on a board that lacks one of these capabilities")
-    for line in _PYSERIAL_WARNINGS:
-        config.addinivalue_line("filterwarnings", line)
     if config.getoption("help"):
         return
     try:
@@ -66,7 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
     notices = Notices(config)
     config.pluginmanager.register(notices, "hil-notices")
     config.stash[POOL_KEY] = BoardPool(inv, preferred=workerinput.get("hil_boards"), firmware=firmware,
-                                       flash_mode=config.getoption("--hil-flash"), source=source, say=notices.say)
+                                       flash_mode=config.getoption("--hil-flash"), source=source, say=notices.say,
+                                       steps=notices.say if config.get_verbosity() > 0 else None)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -58,7 +58,7 @@ class BoardPool:
 
     def __init__(self, inventory: Inventory, lease_wait: float = 60.0, preferred: list[str] | None = None,
                  firmware: tuple | None = None, flash_mode: str = "never", source: Recipe | None = None,
-                 say: Callable[[str], None] = print):
+                 say: Callable[[str], None] = print, steps: Callable[[str], None] | None = None):
         self.inventory = inventory
         self._source = source  # virtual boards built from a MicroPython tree, not the PyPI port
         self.firmware = firmware  # (Firmware, bytes) checked against the catalog, or None
@@ -70,7 +70,8 @@ class BoardPool:
         self._racks: list[RackProcess] = []
         self._places: dict = {}  # board id -> harness.labgrid.LabgridPlace held for this run
         self._live: dict[str, BoardSpec] = {}
-        self._say = say  # a line for the person watching, at once (a wait for a held board)
+        self._say = say  # a line for the person watching, at once (a wait for a held board, a board flashed)
+        self._steps = steps  # each step of a flash, and esptool's own output (pytest -v); None: not said
         self.unavailable: dict[str, Trouble] = {}
         self._revival_spent: dict[str, float] = {}
 
@@ -184,7 +185,7 @@ class BoardPool:
         from harness.flash import Flasher
 
         fw, data = self.firmware
-        Flasher(spec).flash(fw, data, force=force or self._flash_mode == "always")
+        self._say(Flasher(spec, self._steps).flash(fw, data, force=force or self._flash_mode == "always").line())
 
     def _release_place(self, board_id: str) -> None:
         place = self._places.pop(board_id, None)

@@ -152,9 +152,16 @@ def test_hil_flash_on_a_bench_port(tmp_path):
     spec = rack.start().boards[0]
     try:
         _, _, image = _firmware(tmp_path, "esp8266")
-        done = subprocess.run([sys.executable, "-m", "harness.cli", "flash", "--port", spec.url, "--chip", "esp8266",
-                               str(image)], capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert "flashed" in done.stdout and "running image sha256" in done.stdout
+        for verbose in ([], ["-v"]):
+            done = subprocess.run([sys.executable, "-m", "harness.cli", "flash", "--port", spec.url, "--chip",
+                                   "esp8266", str(image), "--force", *verbose], capture_output=True, text=True,
+                                  timeout=120)
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert "flashed" in done.stdout and "running image sha256" in done.stdout
+            chatter = [line for line in (done.stdout + done.stderr).splitlines() if "Connecting" in line
+                       or "VID/PID" in line or line.startswith("[")]  # esptool's, and the flasher's steps
+            assert bool(chatter) == bool(verbose), done.stdout + done.stderr
+            if not verbose:
+                assert done.stdout.count("\n") == 1 and not done.stderr  # one line
     finally:
         rack.close()

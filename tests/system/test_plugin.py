@@ -202,7 +202,8 @@ tags = ["lwip"]
     assert ids("--hil-chip", "esp8266") == ["b"]
 
 
-def test_firmware_is_flashed_on_every_board_side_by_side_before_the_tests(pytester):
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "-v"])
+def test_firmware_is_flashed_on_every_board_side_by_side_before_the_tests(pytester, verbose):
     from harness.firmware import Catalog
     from harness.virtual.testimage import build
 
@@ -212,9 +213,16 @@ def test_firmware_is_flashed_on_every_board_side_by_side_before_the_tests(pytest
     pytester.makefile(".toml", rack="".join(
         f'[[board]]\nid = "v{n}"\nchip = "esp32"\nvirtual = true\nnetwork = "host"\n' for n in (1, 2)))
     pytester.makepyfile(test_one="def test_one(board):\n    assert board.eval('1') == 1\n")
-    result = pytester.runpytest_subprocess("--hil-boards", "rack.toml", "--hil-firmware", "night", "-s")
+    result = pytester.runpytest_subprocess("--hil-boards", "rack.toml", "--hil-firmware", "night",
+                                           *(["-v"] if verbose else []))
     result.assert_outcomes(passed=2)
-    lines = result.stdout.lines
+    lines = result.stdout.lines + result.stderr.lines
+    if not verbose:  # one line per board, and no esptool chatter
+        flashed = [line for line in lines if "flashed night" in line]
+        assert sorted(line.split(":")[1].strip() for line in flashed) == ["v1", "v2"]
+        assert sum(f"running image sha256 {fw.sha256}" in line for line in flashed) == 2
+        assert not any(word in line for line in lines for word in ("Connecting", "VID/PID", "stub", "[v1]"))
+        return
     first_done = min(i for i, line in enumerate(lines) if "running: image sha256" in line)
     started = [i for i, line in enumerate(lines) if "connecting (default-reset)" in line]
     assert len(started) == 2 and max(started) < first_done, "the boards were flashed one after the other"

@@ -21,6 +21,7 @@ from harness.board import Board
 from harness.errors import BoardBusy, HilError
 from harness.inventory import BoardSpec, Inventory
 from harness.lease import Lease
+from harness.linespeed import slow_line
 from harness.rack_process import RackProcess
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class BoardPool:
         self._say = say  # a line for the person watching, at once (a wait for a held board, a board flashed)
         self._steps = steps  # each step of a flash, and esptool's own output (pytest -v); None: not said
         self.unavailable: dict[str, Trouble] = {}
+        self.slow_lines: dict[str, str] = {}  # board id -> how much slower than its baud its line runs
         self._revival_spent: dict[str, float] = {}
 
     @property
@@ -98,7 +100,10 @@ class BoardPool:
             spec = self._resolve(self.inventory.get(board_id), wait)
             self._leases[board_id] = Lease.acquire(board_id, wait=wait, key=spec.url, on_wait=self._say)
             self._flash(spec)
-            self._open[board_id] = Board.open(spec)
+            self._open[board_id] = board = Board.open(spec)
+            slow = slow_line(board)
+            if slow:
+                self.slow_lines[board_id] = slow
         except HilError as exc:
             self._mark(board_id, Unavailable.BUSY if isinstance(exc, BoardBusy) else Unavailable.LOST, exc)
             raise BoardUnavailable(board_id, self.unavailable[board_id]) from None

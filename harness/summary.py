@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import pytest
 
-from harness.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP
+from harness.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP, SLOW_LINE_PROP
 
 
 class Summary:
@@ -23,6 +23,7 @@ class Summary:
         self._skipped: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self._recovered: dict[str, list[str]] = defaultdict(list)
         self._ran_on: dict[str, str] = {}
+        self._slow: dict[str, str] = {}  # board -> how slow its line runs: said once, not per test
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
@@ -32,6 +33,8 @@ class Summary:
         ran_on = (props.get(INFO_PROP) or {}).get("ran_on")
         if ran_on:
             self._ran_on[board] = ran_on
+        if SLOW_LINE_PROP in props:
+            self._slow[board] = props[SLOW_LINE_PROP]
         if RECOVERY_PROP in props:
             self._recovered[board].append(f"{props[RECOVERY_PROP]} before {report.nodeid.split('::')[-1]}")
         behaviour = _behaviour(report.nodeid)
@@ -54,6 +57,8 @@ class Summary:
                 terminalreporter.write_line(f"{' ' * len(board)}  ran on {self._ran_on[board]}")
             for behaviour, reasons in sorted(missing.items()):
                 terminalreporter.write_line(f"{' ' * len(board)}  not asserted: {behaviour} ({'; '.join(sorted(reasons))})")
+            if board in self._slow:
+                terminalreporter.write_line(f"{' ' * len(board)}  slow line: {self._slow[board]}")
             if self._recovered[board]:
                 terminalreporter.write_line(f"{' ' * len(board)}  recovered: {', '.join(self._recovered[board])}")
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, TypeVar
 
-from harness.errors import HilError
+from harness.errors import BoardBusy, HilError
 from harness.lease import Lease, holder_of
 
 SCHEME = "labgrid://"
@@ -130,7 +130,7 @@ class LabgridPlace:
         try:
             self._lease = Lease.acquire(f"labgrid place {self.place}", wait=timeout, key=key)
         except HilError:
-            raise HilError(f"labgrid place {self.place!r} is held by {describe_holder(holder_of(key))} "
+            raise BoardBusy(f"labgrid place {self.place!r} is held by {describe_holder(holder_of(key))} "
                            f"for more than {timeout:.0f}s", hint="wait for that run to end") from None
         gave_up = threading.Event()  # Ctrl-C or a hung coordinator: labgrid's thread must not take it later
         try:
@@ -140,7 +140,7 @@ class LabgridPlace:
                     self.url, self.holder = result
                     return self.url
                 if time.monotonic() >= deadline:
-                    raise HilError(f"labgrid place {self.place!r} is held by {result} for more than {timeout:.0f}s",
+                    raise BoardBusy(f"labgrid place {self.place!r} is held by {result} for more than {timeout:.0f}s",
                                    hint=f"wait for that run to end; if it crashed: hil labgrid release {self.place}")
                 time.sleep(min(POLL, max(0.0, deadline - time.monotonic())))
         except BaseException:

@@ -86,7 +86,7 @@ class BoardPool:
         """The open session on `board_id`; BoardUnavailable if the board is (or just got) busy or lost.
 
         `wait` (for a held board) defaults to the pool's lease wait, and to none for a
-        board already found busy in this run.
+        board already found busy or lost in this run (its tests do not each wait a minute).
         """
         if board_id in self._open:
             return self._open[board_id]
@@ -94,7 +94,7 @@ class BoardPool:
         if trouble is not None and trouble.kind is Unavailable.LOST and self._revival_spent[board_id] >= REVIVAL_BUDGET:
             raise BoardUnavailable(board_id, trouble)
         if wait is None:
-            wait = 0.0 if trouble is not None and trouble.kind is Unavailable.BUSY else self._lease_wait
+            wait = 0.0 if trouble is not None else self._lease_wait
         start = time.monotonic()
         try:
             spec = self._resolve(self.inventory.get(board_id), wait)

@@ -140,7 +140,8 @@ def build(store: ResultsStore, run: str = "latest", baseline: str | None = "prev
     flaky_keys = {(f.test_id, f.board_id) for f in flaky}
     pairs, new, removed = _pair(now_cells, base_cells) if base else ([], [], [])
     boards = store.boards(current.id)
-    lost, removed = _lost(boards, store.boards(base.id) if base else [], now_cells, removed)
+    # a run cut short may not have reached a board at all: its tests were not run, the board is not lost
+    lost, removed = _lost(boards, store.boards(base.id) if base and current.complete else [], now_cells, removed)
     absent = sorted((_change(b, None, flaky_keys) for b in removed), key=lambda c: c.test_id)
 
     return Report(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HilError
+from harness.outbound import clean
 from harness.report import build, cli, fmt, render_html, render_json, render_md
 from harness.report.cells import row_name
 from harness.results import Ending, ResultsStore
@@ -145,6 +146,7 @@ def test_lost_and_absent_boards_and_skips_with_what_the_board_lacked(store):
         store.record(run2, test_id=f"t.py::{name}[virt]", board_id="virt", outcome="skipped", duration=0,
                      message="virtual board lacks os.dupterm")
     store.add_board(run2, board_id="esp32-a", chip="esp32", url=None, virtual=False, lost="stopped answering")
+    store.end_run(run2)
     report = build(store)
     assert [(b.board_id, b.reason, b.tests) for b in report.lost] == [
         ("esp32-a", "stopped answering", 0), ("esp8266-a", "not in this run", 2)]
@@ -317,7 +319,7 @@ def test_secrets_never_reach_a_report(store, monkeypatch):
     monkeypatch.setenv("HIL_WEBREPL_PASSWORD", 'a&b"c<')  # changed by HTML and JSON escaping: masked before
     report = build(store)
     for render in (render_html.render, render_md.render, render_json.render):
-        text = render(report)
+        text = clean(render(report))  # as `hil report` writes it
         assert "hunter22" not in text and "***" in text
         assert "a&b" not in text and "a&amp;b" not in text and 'b\\"c' not in text
 
@@ -365,20 +367,25 @@ def test_cli_results_merge_and_list(tmp_path, capsys):
 
 def test_an_interrupted_run_says_so_and_its_missing_tests_are_not_run(store, capsys):
     _night(store, {"test_a": "passed", "test_b": "passed", "test_c": "passed"})
+    base = store.runs()[-1].id
+    store.add_board(base, board_id="esp8266-a", chip="esp8266", url=None, virtual=False)
+    store.record(base, test_id="tests/hil/test_send.py::test_a[esp8266-a]", board_id="esp8266-a", outcome="passed",
+                 duration=1.0)  # a board the run never reached
     run_id = store.start_run(suite="tests/hil", command="pytest tests/hil", git_rev="rev1", host="rack3")
     store.add_board(run_id, board_id="esp32-a", firmware_version="v1.24.0", **BOARD)
     store.record(run_id, test_id="tests/hil/test_send.py::test_a[esp32-a]", board_id="esp32-a", outcome="passed",
                  duration=1.0)
     store.end_run(run_id, Ending.INTERRUPTED)
     report = build(store)
-    assert report.removed == [] and [c.test_id.split("::")[1] for c in report.not_run] == [
-        "test_b[esp32-a]", "test_c[esp32-a]"]
-    assert fmt.headline(report).startswith("interrupted · 0 regressions · 2 tests not run")
+    assert report.removed == [] and report.lost == []
+    assert [c.test_id.split("::")[1] for c in report.not_run] == [
+        "test_a[esp8266-a]", "test_b[esp32-a]", "test_c[esp32-a]"]
+    assert fmt.headline(report).startswith("interrupted · 0 regressions · 3 tests not run")
     md, page, data = render_md.render(report), render_html.render(report), json.loads(render_json.render(report))
-    assert md.startswith("## esp-hil report: interrupted") and "Removed" not in md and "Not run (2)" in md
+    assert md.startswith("## esp-hil report: interrupted") and "Removed" not in md and "Not run (3)" in md
     assert "interrupted · 0 regressions" in page and "Removed" not in page
     assert data["headline"].startswith("interrupted") and data["run"]["ending"] == "interrupted"
-    assert len(data["not_run"]) == 2 and data["removed"] == []
+    assert len(data["not_run"]) == 3 and data["removed"] == []
     assert _hil("report", "--db", str(store.path), "--fail-on-regression") == 1
     capsys.readouterr()
 

@@ -21,7 +21,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "report", help="compare a run with a baseline: regressions first (HTML, Markdown or JSON)",
         description="Render a run of the results database, compared with a baseline run of the same suite.")
     report.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"results database (default: {DEFAULT_DB})")
-    report.add_argument("--run", default="latest", help="run id (or a unique prefix), or 'latest' (default)")
+    report.add_argument("--run", default="latest",
+                        help="run id (or a unique prefix), or 'latest' (default: the last run that ran tests)")
     report.add_argument("--baseline", default="previous",
                         help="run id to compare with: 'previous' (default: the last earlier run of the suite), "
                              "or 'none'")

@@ -19,7 +19,9 @@ import pytest
 from harness import multitest, ports, upstream
 from harness.board import Board
 from harness.distribution import ANY, ANY_ID
+from harness.errors import HilError
 from harness.inventory import Network
+from harness.network import attach_network
 from harness.plugin import POOL_KEY
 
 METRIC_PROP = "hil_output_metric"  # OUTPUT_METRIC lines of a multitest, one property each
@@ -30,13 +32,16 @@ _RUNNERS = ("run-multitests.py", "run-tests.py")
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("esp-hil")
     group.addoption("--hil-multitest", metavar="PATH", nargs="+", action="extend", default=[],
-                    help="run MicroPython's multitest files under these paths (e.g. tests/multi_net), the board as instance0")
-    group.addoption("--hil-multitest-peer", choices=("cpython", "unix"), default="cpython",
-                    help="what runs the other instances on this host: CPython (default) or the MicroPython unix port")
+                    help="run MicroPython's multitest files under these paths (e.g. tests/multi_net), the board as "
+                         "instance0; write --hil-multitest=PATH (docs/multitest.md)")
+    group.addoption("--hil-multitest-peer", choices=("cpython", "unix", "board"), default="cpython",
+                    help="what runs the other instances: CPython (default) or the MicroPython unix port on this host, "
+                         "or other boards of the run")
     group.addoption("--hil-multitest-permutations", metavar="N", type=int, default=1,
                     help="the board plays instance0..N-1 in turn (upstream's -p; default 1: instance0 only)")
     group.addoption("--hil-upstream", metavar="PATH", nargs="+", action="extend", default=[],
-                    help="run MicroPython's single-instance test files under these paths (e.g. tests/net_hosted)")
+                    help="run MicroPython's single-instance test files under these paths (e.g. tests/net_hosted); "
+                         "write --hil-upstream=PATH")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,6 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not paths:
         return
     _refuse_rootdir_in_tree(config, paths)
+    if config.getoption("--hil-multitest-peer") == "board" and (
+            hasattr(config, "workerinput") or config.getoption("numprocesses", None)):
+        raise pytest.UsageError("--hil-multitest-peer=board needs the run's boards in one process: drop -n "
+                                "(two workers would each hold a board and wait for the other's)")
     if not config.option.file_or_dir:
         config.args = []
 
@@ -132,13 +141,15 @@ def _multitest(test: multitest.MultitestFile, position: int):
     def run_multitest(net_board: Board, request: pytest.FixtureRequest) -> None:
         peer = request.config.getoption("--hil-multitest-peer")
         tree = _tree_of(test.path)
+        boards = _peer_boards(request, net_board, test.instances - 1) if peer == "board" else []
         with ports.reserve() as block:
-            drop = upstream.KNOWN_DEFECT if net_board.capabilities.source_build else b""
-            instances = [multitest.BoardInstance(net_board, net_board.id, net_board.ip, drop) if i == position
+            others = iter(boards)
+            instances = [_on_board(net_board) if i == position
+                         else _on_board(next(others)) if boards
                          else _host(peer, test.path.parent, f"{peer}{i}", net_board, tree)
                          for i in range(test.instances)]
-            net_board.transcript.note(f"multitest {test.name}: this board is instance{position}, "
-                                      f"others on {peer}, port {test.fixed_port} -> {block.base}")
+            net_board.transcript.note(f"multitest {test.name}: this board is instance{position}, others on "
+                                      f"{', '.join(b.id for b in boards) or peer}, port {test.fixed_port} -> {block.base}")
             done = multitest.run(test, test.moved_to(block.base), instances)
         for metric in done.metrics:
             request.node.user_properties.append((METRIC_PROP, metric))
@@ -147,8 +158,37 @@ def _multitest(test: multitest.MultitestFile, position: int):
         if verdict.outcome == "skip":
             _skip(f"instance{done.skipped_by} printed SKIP")
         if verdict.outcome == "fail":
-            raise UpstreamFailure(verdict.explain())
+            tails = [f"--- board {b.id} (a peer) transcript tail ---\n{b.transcript.tail(30)}" for b in boards]
+            raise UpstreamFailure("\n".join([verdict.explain(), *tails]))
     return run_multitest
+
+
+def _on_board(board: Board) -> multitest.BoardInstance:
+    drop = upstream.KNOWN_DEFECT if board.capabilities.source_build else b""
+    return multitest.BoardInstance(board, board.id, board.ip, drop)
+
+
+def _peer_boards(request: pytest.FixtureRequest, board: Board, count: int) -> list[Board]:
+    """Other boards of the run for the other instances (--hil-multitest-peer=board), soft-reset, on the network.
+
+    This process holds them while the test runs: in a run with -n, a board another
+    worker holds is waited for, as any board is.
+    """
+    pool = request.config.stash[POOL_KEY]
+    ids = [b.id for b in pool.inventory.boards if b.id != board.id and b.id not in pool.lost][:count]
+    if len(ids) < count:
+        _skip(f"needs {count} other board(s) in the run to play the other instances (--hil-multitest-peer=board)")
+    peers = []
+    for board_id in ids:
+        try:
+            peer = pool.acquire(board_id)
+            peer.soft_reset(timeout=5)
+            attach_network(peer)
+        except HilError as exc:
+            pytest.fail(f"peer board: {str(exc).splitlines()[0]}", pytrace=False)
+        peer.transcript.note(f"test {request.node.nodeid}: a peer instance")
+        peers.append(peer)
+    return peers
 
 
 def _single(path: Path):

@@ -104,6 +104,25 @@ def test_two_runs_at_once_do_not_collide_on_ports(pytester, tree, rack, tmp_path
         result.assert_outcomes(passed=1)
 
 
+def test_the_other_instance_on_a_second_board(pytester, tree, rack, tmp_path):
+    """--hil-multitest-peer=board: each board in turn is instance0, the other one instance1."""
+    (tree / "multi_net" / "tcp_ok.py").write_text(TCP)
+    from harness.virtual.rack import VirtualRack, specs_for
+
+    other = VirtualRack(specs_for("esp8266", 1), workdir=tmp_path / "rack2")
+    other.start()
+    try:
+        boards = "".join(f'[[board]]\nid = "{name}"\nchip = "esp32"\nport = "{r.inventory().boards[0].url}"\n'
+                         f'network = "host"\n' for name, r in (("a", rack), ("b", other)))
+        pytester.makefile(".toml", two=boards)
+        result = pytester.runpytest_subprocess("--hil-boards=two.toml", f"--hil-multitest={tree / 'multi_net'}",
+                                               "--hil-multitest-peer=board", "-v")
+    finally:
+        other.close()
+    result.assert_outcomes(passed=2)
+    assert "tcp_ok.py::instance0[a] PASSED" in result.stdout.str()
+
+
 def test_single_instance_files_skip_what_needs_the_internet(pytester, tree, spec):
     hosted = tree / "net_hosted"
     hosted.mkdir()

@@ -7,6 +7,8 @@ write-up with the evidence (a sanitizer build) is docs/firmware-defects.md.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from harness.network import server_port
@@ -26,3 +28,50 @@ def test_closing_a_listening_socket_does_not_misuse_lwip(net_board):
                          "s.listen(1)\ns.close()\nprint('CLOSED')\n")
     assert "CLOSED" in out
     assert ASSERTION not in out, out
+
+
+# The board connects again and again to a host peer that is already waiting in accept()
+# and closes each connection at once: the FIN follows the handshake within microseconds.
+CONNECT_TO_A_CLOSING_PEER = """
+import socket, errno
+addr = socket.getaddrinfo({host!r}, {port})[0][-1]
+for i in range({rounds}):
+    s = socket.socket()
+    try:
+        s.connect(addr)
+        print('CONNECTED', i)
+    except OSError as e:
+        print('CONNECT FAILED', i, e.errno)
+    s.close()
+"""
+ROUNDS = 40
+
+
+@pytest.mark.needs("lwip")
+@pytest.mark.xfail(strict=False, reason="MicroPython extmod/modlwip.c:1249-1253,1268-1269 (1c3c2011): connect() takes "
+                                        "any state but STATE_CONNECTED for an lwIP error and raises "
+                                        "error_lookup_table[-state]; when the peer's FIN arrived before the wait loop "
+                                        "looked, the state is STATE_PEER_CLOSED (5) and the index falls outside the "
+                                        "table: a garbage errno (0) for a connection that succeeded. Timing-dependent "
+                                        "on a board, so not strict")
+def test_connect_succeeds_when_the_peer_closes_at_once(net_board, peer):
+    """A connection the peer accepts and closes straight away was still made: connect() returns."""
+    listener = peer.listen(net_board.host_ip)
+    closer = _accept_and_close(listener, ROUNDS)
+    out = net_board.exec(CONNECT_TO_A_CLOSING_PEER.format(host=net_board.host_ip, port=listener.port, rounds=ROUNDS),
+                         timeout=60)
+    closer.join(timeout=10)
+    failed = [line for line in out.splitlines() if line.startswith("CONNECT FAILED")]
+    assert not failed, f"connect() raised for a connection the peer had accepted: {failed}"
+
+
+def _accept_and_close(listener, rounds: int) -> threading.Thread:
+    def run() -> None:
+        for _ in range(rounds):
+            try:
+                listener.accept(timeout=20).close()
+            except OSError:
+                return
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread

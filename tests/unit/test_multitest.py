@@ -9,6 +9,7 @@ import pytest
 
 from harness import multitest, ports
 from harness.multitest import MultitestFile
+from harness.upstream import KNOWN_DEFECT
 
 PROTOCOL = '''
 PORT = 8000
@@ -144,3 +145,81 @@ def test_names_as_in_micropythons_tree(tmp_path):
     loose = tmp_path / "mine"
     loose.mkdir()
     assert tree_name(loose / "a.py", loose) == "mine/a.py"
+
+
+class _Rebooting:
+    """A fake board instance: asks for a reboot, then prints what the resumed function prints."""
+
+    label, address = "fake", "127.0.0.1"
+
+    def __init__(self):
+        self.started: list[str] = []
+        self.lines: list[str] = []
+
+    def start(self, code: str) -> None:
+        self.started.append(code.rsplit("\n", 3)[-3])  # the entry point called at the end
+        self.lines = ["NEXT", "WAIT_FOR_REBOOT instance0_after 0"] if len(self.started) == 1 else ["resumed"]
+
+    def readline(self):
+        return (self.lines.pop(0), None) if self.lines else (None, None)
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def finished(self) -> bool:
+        return not self.lines and len(self.started) > 1
+
+    def stop(self) -> None:
+        pass
+
+    def await_reboot(self, delay_ms: float) -> bool:
+        return True
+
+
+def test_expect_reboot_resumes_the_named_function(tmp_path):
+    test = _file(tmp_path, "def instance0():\n    multitest.next()\n    multitest.expect_reboot('instance0_after')\n")
+    fake = _Rebooting()
+    done = multitest.run(test, test.source, [fake])
+    assert fake.started == ["instance0()", "instance0_after()"]
+    assert done.output == [["WAIT_FOR_REBOOT instance0_after 0", "resumed"]]  # upstream keeps the line
+
+
+class _Job:
+    """A board job fed in chunks, as a serial line delivers them."""
+
+    def __init__(self, chunks: list[bytes]):
+        self.chunks, self.raw_output, self.done = chunks, b"", False
+
+    @property
+    def stdout_ended(self) -> bool:
+        return not self.chunks and self.raw_output.endswith(b"\n")
+
+    def read_for(self, seconds: float) -> None:
+        if self.chunks:
+            self.raw_output += self.chunks.pop(0)
+
+    def result(self, timeout: float) -> str:
+        self.done = True
+        return ""
+
+
+class _Board:
+    def __init__(self, job):
+        self.job = job
+
+    def start(self, code: str, timeout: float):
+        return self.job
+
+
+def test_a_source_builds_known_defect_report_is_not_output_even_split_across_reads():
+    diag = b"\r\n" + KNOWN_DEFECT + b": invalid socket state (tcp.c:2070)\r\n"
+    job = _Job([b"one\r\n", diag[:3], diag[3:20], diag[20:], b"\r\ntwo\r\n"])
+    inst = multitest.BoardInstance(_Board(job), "b", "127.0.0.1", drop=KNOWN_DEFECT)
+    inst.start("")
+    lines = []
+    while not inst.finished():
+        line, error = inst.readline()
+        if line is not None:
+            lines.append(line)
+    assert lines == ["one", "", "two"]  # the test's own empty line stays
+    assert inst.dropped == [KNOWN_DEFECT.decode() + ": invalid socket state (tcp.c:2070)"]

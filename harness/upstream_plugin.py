@@ -1,4 +1,4 @@
-"""MicroPython's own tests as tests of this run: `--hil-multitest PATH...` and `--hil-upstream PATH...`.
+"""MicroPython's own tests as tests of this run: `--hil-multitest=PATH` and `--hil-upstream=PATH` (each repeatable).
 
 Each file under the paths becomes one test per board, named as in MicroPython's
 tree with the board in brackets, as our own tests are: a multitest file by the
@@ -12,6 +12,7 @@ in `harness.multitest` and `harness.upstream`; this module only collects and cal
 from __future__ import annotations
 
 import contextlib
+import glob
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hil-multitest-permutations", metavar="N", type=int, default=1,
                     help="the board plays instance0..N-1 in turn (upstream's -p; default 1: instance0 only)")
     group.addoption("--hil-upstream", metavar="PATH", nargs="+", action="extend", default=[],
-                    help="run MicroPython's single-instance test files under these paths (e.g. tests/net_hosted); "
-                         "write --hil-upstream=PATH")
+                    help="run MicroPython's single-instance test files under these paths or matching these patterns "
+                         "(e.g. tests/net_hosted, 'tests/extmod/socket_*.py'); write --hil-upstream=PATH")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -244,9 +245,11 @@ def _board_ids(config: pytest.Config) -> list[str]:
 
 
 def _files(root: Path) -> list[Path]:
-    """The test files under `root` (or `root` itself), sorted as upstream sorts them."""
+    """The test files under `root`, `root` itself, or those matching it (`tests/extmod/socket_*.py`), sorted."""
     if root.is_file():
         return [root.resolve()]
+    if any(c in str(root) for c in "*?["):
+        return sorted(Path(p).resolve() for p in glob.glob(str(root)) if p.endswith(".py"))
     return sorted(p.resolve() for p in root.rglob("*.py") if "__pycache__" not in p.parts)
 
 
@@ -263,5 +266,5 @@ def tree_name(path: Path, root: Path) -> str:
     for folder in path.parents:
         if any((folder / runner).is_file() for runner in _RUNNERS):
             return path.relative_to(folder).as_posix()
-    base = root.resolve().parent if root.is_dir() else root.resolve().parent.parent
+    base = root.resolve().parent if root.is_dir() else path.parent.parent
     return path.relative_to(base).as_posix()

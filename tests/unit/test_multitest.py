@@ -113,6 +113,7 @@ def test_port_blocks_are_never_shared(tmp_path, monkeypatch):
     ('socket.getaddrinfo("1.1.1.1", 8000)', "connects to 1.1.1.1"),
     ('socket.getaddrinfo("192.0.2.1", 80)', None),  # TEST-NET: nowhere, on purpose
     ('socket.getaddrinfo("127.0.0.1", 8123)\nopen("cert.der")', None),
+    ('print("CustomPollable.ioctl", "os.path")', None),
 ])
 def test_internet_is_recognised(source, reason):
     from harness.upstream import needs_internet
@@ -133,6 +134,8 @@ def test_single_instance_verdicts(tmp_path):
     assert judge(b"ho\n", path).outcome == "pass"
     summary = b"x\n" + b"-" * 70 + b"\nRan 2 tests\n\nOK\n"
     assert judge(summary, path).outcome == "pass"
+    no_unittest = b"Traceback (most recent call last):\nImportError: no module named 'unittest'\nCRASH"
+    assert "needs unittest" in judge(no_unittest, path).reason
 
 
 def test_names_as_in_micropythons_tree(tmp_path):

@@ -226,3 +226,12 @@ def test_a_source_builds_known_defect_report_is_not_output_even_split_across_rea
             lines.append(line)
     assert lines == ["one", "", "two"]  # the test's own empty line stays
     assert inst.dropped == [KNOWN_DEFECT.decode() + ": invalid socket state (tcp.c:2070)"]
+
+
+def test_tox_upstream_is_skipped_with_the_reason_without_a_tree(monkeypatch, capsys, tmp_path):
+    from tests.support.upstream_suite import ENV, main
+
+    monkeypatch.delenv(ENV, raising=False)
+    assert main([]) == 0 and "skipped: HIL_MICROPYTHON_SRC is not set" in capsys.readouterr().out
+    monkeypatch.setenv(ENV, str(tmp_path))
+    assert main([]) == 2 and "is not a MicroPython tree" in capsys.readouterr().err

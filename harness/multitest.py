@@ -309,9 +309,8 @@ class BoardInstance:
         extra = delay_ms / 1000
         start = last = time.monotonic()
         while True:
-            try:
-                line, error = self.readline()
-            except HilError:  # the session saw the reset itself (a reset line ends the job)
+            line, error = self.readline()
+            if self._reset:  # the session saw the reset itself (a reset line ends the job)
                 break
             now = time.monotonic()
             if error is not None:

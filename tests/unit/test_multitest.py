@@ -235,3 +235,25 @@ def test_tox_upstream_is_skipped_with_the_reason_without_a_tree(monkeypatch, cap
     assert main([]) == 0 and "skipped: HIL_MICROPYTHON_SRC is not set" in capsys.readouterr().out
     monkeypatch.setenv(ENV, str(tmp_path))
     assert main([]) == 2 and "is not a MicroPython tree" in capsys.readouterr().err
+
+
+def test_a_board_whose_session_reports_the_reset_is_rebooted_and_back(monkeypatch):
+    from harness.errors import HilError
+
+    class Resetting(_Job):
+        stdout_ended = False  # the program never ends: the board resets under it
+
+        def read_for(self, seconds: float) -> None:
+            if not self.chunks:
+                raise HilError("board reset during the test: MicroPython v1.24.1 on 2024-11-29; ESP32 with ESP32",
+                               board="b")
+            super().read_for(seconds)
+
+    board = _Board(Resetting([b"WAIT_FOR_REBOOT instance0_after 0\r\n"]))
+    board.soft_resets = 0
+    monkeypatch.setattr(board, "soft_reset", lambda: setattr(board, "soft_resets", board.soft_resets + 1),
+                        raising=False)
+    inst = multitest.BoardInstance(board, "b", "127.0.0.1")
+    inst.start("")
+    assert inst.readline() == ("WAIT_FOR_REBOOT instance0_after 0", None)
+    assert inst.await_reboot(0) is True and board.soft_resets == 1

@@ -20,8 +20,8 @@ from harness.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP
 from harness.virtual.source.build import add_options as build_options
 from harness.virtual.source.build import recipe_from
 
-pytest_plugins = ["harness.recording", "harness.summary", "fixtures.boards", "fixtures.peers", "fixtures.webrepl",
-                  "harness.upstream_plugin"]
+pytest_plugins = ["harness.clean_reports", "harness.recording", "harness.summary", "fixtures.boards", "fixtures.peers",
+                  "fixtures.webrepl", "harness.upstream_plugin"]
 
 POOL_KEY = pytest.StashKey[BoardPool]()
 TRANSCRIPT_KEY = pytest.StashKey[tuple]()

@@ -1,17 +1,24 @@
-"""Secrets come from the environment only, and are redacted from everything we write.
+"""Secrets come from the environment only, and no form of them leaves the process.
 
-Every variable named ``HIL_*_PASSWORD`` (Wi-Fi, WebREPL, ...) is a secret. Its value is
-replaced by ``***`` in transcripts, reports, logs and exception texts before they are
-written or shown.
+Every variable named ``HIL_*_PASSWORD`` (Wi-Fi, WebREPL, ...) is a secret. A value
+does not stay as typed on its way out: a board echoes its UTF-8 or Latin-1 bytes,
+Python and MicroPython write it `repr`-escaped, a transcript writes bytes escaped,
+JSON and HTML escape it again. Each of those forms is masked as ``***``: in text
+(`redact`) and in a byte stream that may split a form over several reads
+(`StreamRedactor`, for transcripts).
 """
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
+from functools import lru_cache
 
 MASK = "***"
 _SECRET_NAME = re.compile(r"^HIL_\w*PASSWORD$")
+_BYTE_ESCAPES = {ord("\\"): "\\\\", ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"}
 
 
 def secret_values(environ: dict[str, str] | None = None) -> list[str]:
@@ -27,14 +34,80 @@ def get(name: str) -> str | None:
 
 
 def redact(text: str, environ: dict[str, str] | None = None) -> str:
-    """Return `text` with every secret value masked."""
-    for value in secret_values(environ):
-        text = text.replace(value, MASK)
+    """Return `text` with every form of every secret value masked."""
+    for form in _text_forms(tuple(secret_values(environ))):
+        text = text.replace(form, MASK)
     return text
 
 
-def redact_bytes(data: bytes, environ: dict[str, str] | None = None) -> bytes:
-    """Bytes flavour of `redact`, for raw transcripts."""
-    for value in secret_values(environ):
-        data = data.replace(value.encode(), MASK.encode())
-    return data
+class StreamRedactor:
+    """Masks secrets in a byte stream read piecewise: a board may echo a password one byte at a time.
+
+    `feed` returns what is safe to pass on; the bytes that could be the start of
+    a secret are held until the next call tells.
+    """
+
+    def __init__(self) -> None:
+        self._held = b""
+
+    def feed(self, data: bytes) -> bytes:
+        forms, starts = _byte_forms(tuple(secret_values()))
+        data = self._held + data
+        for form in forms:
+            data = data.replace(form, MASK.encode())
+        longest = len(forms[0]) - 1 if forms else 0
+        keep = next((n for n in range(min(len(data), longest), 0, -1) if data[-n:] in starts), 0)
+        self._held = data[len(data) - keep:]
+        return data[:len(data) - keep]
+
+
+def forms(value: str) -> set[str]:
+    """How `value` can look once it has been through a board, Python, a transcript, JSON or HTML."""
+    encoded = _encodings(value)
+    texts = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    for quote in ("", "'", '"'):
+        texts |= {_escape_text(value, quote, repr), _escape_text(value, quote, ascii)}
+        texts |= {_escape_bytes(data, quote) for data in encoded}
+    for data in encoded:
+        texts |= {data.decode("latin-1"), data.decode("utf-8", "replace")}
+    texts |= {html.escape(t, quote=q) for t in texts for q in (True, False)}
+    texts |= {t.replace("|", "\\|") for t in texts}  # a Markdown table cell
+    return {t for t in texts if t}
+
+
+@lru_cache(maxsize=8)
+def _text_forms(values: tuple[str, ...]) -> list[str]:
+    return sorted({f for v in values for f in forms(v)}, key=len, reverse=True)
+
+
+@lru_cache(maxsize=8)
+def _byte_forms(values: tuple[str, ...]) -> tuple[list[bytes], frozenset[bytes]]:
+    """Every form as bytes (and each raw encoding), longest first; and every proper prefix of one."""
+    found = {f.encode("utf-8") for f in _text_forms(values)} | {e for v in values for e in _encodings(v)}
+    ordered = sorted(found, key=len, reverse=True)
+    return ordered, frozenset(f[:n] for f in ordered for n in range(1, len(f)))
+
+
+def _encodings(value: str) -> list[bytes]:
+    """The bytes a board sends for `value`: UTF-8 (MicroPython's), and Latin-1 where it can hold it."""
+    return [value.encode("utf-8")] + ([value.encode("latin-1")] if max(map(ord, value)) < 256 else [])
+
+
+def _escape_text(value: str, quote: str, escape) -> str:
+    """`value` as `repr` (or `ascii`) writes it inside a string literal delimited by `quote`."""
+    return "".join("\\" + c if c == quote else c if c in "'\"" else escape(c)[1:-1] for c in value)
+
+
+def _escape_bytes(data: bytes, quote: str) -> str:
+    """`data` as a bytes literal writes it inside `quote` (what a transcript line shows)."""
+    out = []
+    for b in data:
+        if b in _BYTE_ESCAPES:
+            out.append(_BYTE_ESCAPES[b])
+        elif quote and b == ord(quote):
+            out.append("\\" + quote)
+        elif b < 0x20 or b >= 0x7F:
+            out.append(f"\\x{b:02x}")
+        else:
+            out.append(chr(b))
+    return "".join(out)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from harness.distribution import ANY_ID
 from harness.results import Board, Result, ResultsStore, Run
-from harness.secrets import redact
 
 PASSING = frozenset({"passed"})
 FAILING = frozenset({"failed", "error"})
@@ -30,7 +29,7 @@ class Cell:
     attempts: tuple[str, ...]    # outcome of each attempt, first to last
     duration: float              # of the last attempt
     message: str
-    transcript: str | None       # the tail, redacted; None if not loaded or none recorded
+    transcript: str | None       # the tail; None if not loaded or none recorded
     firmware_name: str | None
     firmware: str | None         # version (or name) shown and grouped by
     firmware_sha256: str | None
@@ -95,7 +94,7 @@ def _cell(store: ResultsStore, rows: list[Result], board: Board | None, tails: b
         outcome=final.outcome,
         attempts=tuple(r.outcome for r in worst),
         duration=sum(r.duration for r in last_rows),
-        message=redact(final.message or next((r.message for r in last_rows if r.message), "")),
+        message=final.message or next((r.message for r in last_rows if r.message), ""),
         transcript=_tail(store, with_transcript) if tails and with_transcript else None,
         firmware_name=board.firmware_name if board else None,
         firmware=(board.firmware_version or board.firmware_name) if board else None,
@@ -111,4 +110,4 @@ def _tail(store: ResultsStore, result: Result) -> str | None:
     lines = text.rstrip("\n").splitlines()
     cut = lines[-TAIL_LINES:]
     head = [f"... ({len(lines) - len(cut)} earlier lines in {result.transcript})"] if len(lines) > len(cut) else []
-    return redact("\n".join(head + cut))
+    return "\n".join(head + cut)

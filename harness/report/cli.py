@@ -9,7 +9,7 @@ from pathlib import Path
 from harness.errors import HilError
 from harness.report import fmt, model, render_html, render_json, render_md
 from harness.results import ResultsStore, merge
-from harness.secrets import redact
+from harness.outbound import clean
 
 DEFAULT_DB = Path("results") / "results.sqlite"
 RENDERERS = {"html": render_html.render, "md": render_md.render, "json": render_json.render}
@@ -51,7 +51,7 @@ def run_report(args: argparse.Namespace) -> int:
     fmt = args.format or (SUFFIXES.get(args.output.suffix.lower(), "html") if args.output else "md")
     with ResultsStore(args.db, create=False) as store:
         report = model.build(store, args.run, args.baseline, history=args.history)
-    text = redact(RENDERERS[fmt](report))
+    text = clean(RENDERERS[fmt](report))  # secrets masked in every form, control characters visible
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")

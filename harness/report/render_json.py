@@ -11,14 +11,13 @@ from typing import Any
 from harness.report import fmt
 from harness.report.model import Change, Report
 from harness.results import Board, Run
-from harness.secrets import redact
 
 FORMAT = "esp-hil-report"
 VERSION = 1
 
 
 def render(report: Report) -> str:
-    return json.dumps(_redacted(to_dict(report)), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
 
 
 def to_dict(report: Report) -> dict[str, Any]:
@@ -48,17 +47,6 @@ def to_dict(report: Report) -> dict[str, Any]:
         "history": [{"run_id": p.run_id, "started": p.started, "firmware": p.firmware, "passed": p.passed,
                      "total": p.total, "rate": round(p.rate, 4)} for p in report.history],
     }
-
-
-def _redacted(value: Any) -> Any:
-    """Before encoding: a secret with a quote in it would not match once escaped."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: _redacted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redacted(v) for v in value]
-    return value
 
 
 def _run(run: Run) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import re
 from harness.report import fmt
 from harness.report.cells import FAILING
 from harness.report.model import Change, Report
-from harness.secrets import redact
 
 LIMIT = 60_000
 TAIL_LINES = 15
@@ -21,7 +20,7 @@ _SPARK = "▁▂▃▄▅▆▇█"
 
 def render(report: Report, *, limit: int = LIMIT) -> str:
     for tails, matrix in ((True, True), (False, True), (False, False)):
-        text = redact("\n".join(_document(report, tails, matrix)) + "\n")
+        text = "\n".join(_document(report, tails, matrix)) + "\n"
         if len(text) <= limit:
             return text
     return text[:limit - 80] + "\n\n_(report cut to fit a comment; see the HTML report for the rest)_\n"

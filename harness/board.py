@@ -14,14 +14,14 @@ from typing import Any
 
 from mpremote.transport import Transport, TransportError
 
+from harness import rawrepl
 from harness.capabilities import PROBE, Capabilities
-from harness.errors import BoardLost, BoardTimeout, HilError
+from harness.errors import BoardLost, BoardReset, BoardTimeout, HilError
 from harness.inventory import BoardSpec
 from harness.sockets import SocketMaker, for_spec
 from harness.transcript import Transcript
 from harness.transport.serial import open_serial
 
-EOT = b"\x04"
 # What ESP boot ROMs print when flash holds no valid image (ESP32; ESP8266 at 74880 baud).
 NO_FIRMWARE = (b"invalid header:", b"ets_main.c")
 
@@ -128,18 +128,34 @@ class Board:
         """
         if self._job is not None and not self._job.done:
             raise HilError("a background job is still running; call its result() first", board=self.id)
+        data = rawrepl.encode(code, self.id)
         try:
             prompt = self.transport.read_until(1, b">", timeout=timeout, timeout_overall=timeout)
+            self._raise_if_reset(prompt + self._waiting())  # after the prompt, only noise: it is dropped
             if not prompt.endswith(b">"):
                 raise self._timeout(f"no raw REPL prompt within {timeout}s")
             self.transport.serial.unread(b">")  # mpremote checks for the prompt itself
-            self.transport.exec_raw_no_follow(code)
+            self.transport.exec_raw_no_follow(data)
         except TransportError as exc:
             raise self._timeout(f"the raw REPL did not accept code ({exc})") from None
         except OSError as exc:
             raise BoardLost(f"serial link lost: {exc}", board=self.id) from None
         self._job = Job(self)
         return self._job
+
+    def _waiting(self) -> bytes:
+        serial, data = self.transport.serial, b""
+        while serial.in_waiting:
+            data += serial.read(serial.in_waiting)
+        return data
+
+    def _raise_if_reset(self, received: bytes) -> None:
+        line = rawrepl.reset_line(received)
+        if line is not None:
+            self._job = None
+            self.transport.in_raw_repl = False
+            self.transcript.note(f"reset: {line}")
+            raise BoardReset(line, board=self.id)
 
     # --- files ----------------------------------------------------------------------
 
@@ -249,9 +265,11 @@ class Job:
 
     def __init__(self, board: Board):
         self._board = board
-        self._out = bytearray()
+        self._out = bytearray()  # all the board sent after OK; once done, the program's output
         self._err = bytearray()
-        self._stage = 0  # 0: reading stdout, 1: reading stderr, 2: done
+        self._stage = 0  # 0: running, 2: done (the raw REPL's ending seen, and certain: harness.rawrepl)
+        self._scanned = 0  # _out up to here is whole lines, none saying the board reset
+        self._ended_at: float | None = None  # when an ending arrived that only silence can confirm
         self.done = False
 
     @property
@@ -329,29 +347,35 @@ class Job:
                 self.done = True
                 raise BoardLost(f"serial link lost: {exc}", board=self._board.id) from None
             if waiting:
-                rest = self._consume(data)
-                if rest:
-                    port.unread(rest)
+                self._consume(data, more=port.in_waiting > 0)
+                return True
+            if self._ended_at is not None and time.monotonic() - self._ended_at >= rawrepl.QUIET:
+                self._finish()
                 return True
             time.sleep(0.002)
         return False
 
-    def _consume(self, data: bytes) -> bytes:
-        """Split at the raw REPL's two EOT markers; return what lies past the second."""
-        for index, byte in enumerate(data):
-            if self._stage == 2:
-                return data[index:]
-            if self._stage == 0:
-                if byte == EOT[0]:
-                    self._stage = 1
-                else:
-                    self._out.append(byte)
-            elif self._stage == 1:
-                if byte == EOT[0]:
-                    self._stage = 2
-                else:
-                    self._err.append(byte)
-        return b""
+    def _consume(self, data: bytes, more: bool) -> None:
+        """Take what arrived: a reset line ends the job at once; an ending ends it once certain."""
+        self._out += data
+        lines_end = self._out.rfind(b"\n") + 1
+        if lines_end > self._scanned:
+            lines, self._scanned = bytes(self._out[self._scanned:lines_end]), lines_end
+            if rawrepl.reset_line(lines) is not None:
+                self.done = True
+                self._board._raise_if_reset(lines)
+        self._ended_at = None
+        if more or not self._out.endswith(rawrepl.END) or rawrepl.ending(bytes(self._out)) is None:
+            return
+        if rawrepl.certain(bytes(self._out)):
+            self._finish()
+        else:
+            self._ended_at = time.monotonic()
+
+    def _finish(self) -> None:
+        out, err = rawrepl.ending(bytes(self._out))
+        self._out, self._err, self._stage = bytearray(out), bytearray(err), 2
+        self._board.transport.serial.unread(b">")  # the prompt stays for the next start()
 
     def _interrupt(self, what: str) -> BoardTimeout:
         """Ctrl-C the running code and give the raw REPL back; then report the timeout."""

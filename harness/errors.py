@@ -38,3 +38,17 @@ class BoardLost(HilError):
 
 class BoardBusy(HilError):
     """Another run holds the board: nothing is wrong with it, it is tried again later."""
+
+
+class BoardReset(HilError):
+    """The board reset while a test ran (boot banner, ROM reset cause, a virtual board's dying interpreter).
+
+    Ends the test at once, with the line the board printed, instead of a timeout;
+    `STEP` is how the results record it among the recoveries.
+    """
+
+    STEP = "board reset during the test"
+
+    def __init__(self, line: str, *, board: str):
+        super().__init__(f"{self.STEP}: {line}", board=board)
+        self.line = line

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness import inventory
-from harness.errors import HilError
+from harness.errors import BoardReset, HilError
 from harness.inventory import Inventory
 from harness.distribution import ANY, ANY_ID, MATRIX, BoardScheduling, share
 from harness.notices import Notices
@@ -193,6 +193,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.user_properties.append((INFO_PROP, _board_info(item.config.stash[POOL_KEY], board_id)))
     # the report that carries the test's outcome (harness.recording); a teardown error is not a second recovery
     recorded = report.when == "call" or (report.when == "setup" and not report.passed)
+    if call.excinfo is not None and call.excinfo.errisinstance(BoardReset):
+        item.stash[RECOVERY_KEY] = BoardReset.STEP  # the board brought itself back: a recovery, not a timeout
     recovery = item.stash.get(RECOVERY_KEY, None) if recorded else None
     if recovery:
         report.user_properties.append((RECOVERY_PROP, recovery))

@@ -14,6 +14,7 @@ from collections import defaultdict
 
 import pytest
 
+from harness.errors import BoardReset
 from harness.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP, SLOW_LINE_PROP
 
 
@@ -36,7 +37,8 @@ class Summary:
         if SLOW_LINE_PROP in props:
             self._slow[board] = props[SLOW_LINE_PROP]
         if RECOVERY_PROP in props:
-            self._recovered[board].append(f"{props[RECOVERY_PROP]} before {report.nodeid.split('::')[-1]}")
+            step, test = props[RECOVERY_PROP], report.nodeid.split("::")[-1]
+            self._recovered[board].append(f"{step} {'in' if step == BoardReset.STEP else 'before'} {test}")
         behaviour = _behaviour(report.nodeid)
         if report.when == "call":
             self._ran[board].add(behaviour)

@@ -109,7 +109,7 @@ class VirtualBoard:
         if self.netns:
             return Launch(binary, prefix=tuple(self.netns.prefix()))
         if self.tap:
-            return Launch(binary, env=self.tap.env(), pass_fds=(self.tap.tap_fd,))
+            return Launch(binary, env=self.tap.env(), pass_fds=(self.tap.tap_fd,), board_line_ends=True)
         return Launch(binary)
 
     @property

@@ -63,6 +63,7 @@ class Launch:
     prefix: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     pass_fds: tuple[int, ...] = ()
+    board_line_ends: bool = False  # the binary sends text `\n` as `\r\n` itself (a source build)
 
 
 def _make_controlling_tty() -> None:  # runs in the child, after setsid

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.virtual.interpreter import Interpreter, Launch
+from harness.virtual.lineends import BoardLineEnds
 
 SOFT_REBOOT = b"MPY: soft reboot\r\n"
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
@@ -38,6 +39,7 @@ class RunMode:
         self._held: list[bytes] = []
         self._boot_stage: str | None = None
         self._boot_buffer = b""
+        self._line_ends = BoardLineEnds()
 
     @property
     def running(self) -> bool:
@@ -54,6 +56,7 @@ class RunMode:
             self._boot_stage = "banner" if raw else None
             self._boot_buffer = b""
             self._tail = b""
+            self._line_ends = BoardLineEnds()
             self._interp = Interpreter(self._launch, self._cwd, self._output, self._exited)
             if not raw:
                 held, self._held = self._held, []
@@ -81,6 +84,8 @@ class RunMode:
 
     def _output(self, data: bytes) -> None:
         with self._lock:
+            if not self._launch.board_line_ends:
+                data = self._line_ends.feed(data)
             if self._boot_stage:
                 data = self._finish_raw_boot(data)
                 if not data:

@@ -24,6 +24,16 @@ class Edit:
     new: str
     count: int = 1
 
+    @classmethod
+    def before(cls, anchor: str, text: str) -> "Edit":
+        """Insert `text` just before `anchor`."""
+        return cls(anchor, text + anchor)
+
+    @classmethod
+    def after(cls, anchor: str, text: str) -> "Edit":
+        """Insert `text` just after `anchor`."""
+        return cls(anchor, anchor + text)
+
 
 @dataclass(frozen=True)
 class Mutation:
@@ -68,10 +78,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         summary="recv() reports EOF as soon as the peer closed, dropping data queued before the FIN "
                 "(also data a client sent and closed before accept())",
         file="extmod/modlwip.c",
-        edits=(Edit("        *_errno = MP_ENOTCONN;\n        return -1;\n    }\n\n    if (socket->incoming.tcp.pbuf == NULL) {\n",
-                    "        *_errno = MP_ENOTCONN;\n        return -1;\n    }\n\n"
-                    "    if (socket->state >= STATE_PEER_CLOSED) {\n        return 0;\n    }\n\n"
-                    "    if (socket->incoming.tcp.pbuf == NULL) {\n"),),
+        edits=(Edit.before("    if (socket->incoming.tcp.pbuf == NULL) {\n        // Check for any pending errors",
+                           "    if (socket->state >= STATE_PEER_CLOSED) {\n        return 0;\n    }\n\n"),),
         guards=("test_peer_close", "test_accept"),
     ),
     Mutation(
@@ -94,8 +102,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         name="shared-recv-offset",
         summary="the offset into the current receive buffer is one variable shared by every socket",
         file="extmod/modlwip.c",
-        edits=(Edit("// Helper function for recv/recvfrom to handle TCP packets\n",
-                    "static mp_uint_t hil_shared_recv_offset;\n// Helper function for recv/recvfrom to handle TCP packets\n"),
+        edits=(Edit.before("// Helper function for recv/recvfrom to handle TCP packets\n",
+                           "static mp_uint_t hil_shared_recv_offset;\n"),
                Edit("p->len - socket->recv_offset;", "p->len - hil_shared_recv_offset;"),
                Edit("p->payload + socket->recv_offset, len);", "p->payload + hil_shared_recv_offset, len);"),
                Edit("            socket->recv_offset = 0;\n", "            hil_shared_recv_offset = 0;\n"),
@@ -107,11 +115,8 @@ MUTATIONS: tuple[Mutation, ...] = (
         summary="a dupterm stream whose read or write raises is left attached, its error swallowed "
                 "(reporting it on every byte instead floods the console and only slows the suite down)",
         file="extmod/os_dupterm.c",
-        edits=(Edit("    mp_obj_t term = MP_STATE_VM(dupterm_objs[dupterm_idx]);\n"
-                    "    MP_STATE_VM(dupterm_objs[dupterm_idx]) = MP_OBJ_NULL;\n",
-                    "    mp_obj_t term = MP_STATE_VM(dupterm_objs[dupterm_idx]);\n"
-                    "    (void)msg;\n    (void)exc;\n    (void)term;\n    return;\n"
-                    "    MP_STATE_VM(dupterm_objs[dupterm_idx]) = MP_OBJ_NULL;\n"),),
+        edits=(Edit.after("    mp_obj_t term = MP_STATE_VM(dupterm_objs[dupterm_idx]);\n",
+                          "    (void)msg;\n    (void)exc;\n    (void)term;\n    return;\n"),),
         # WebREPL is a dupterm stream: a refused or dropped client is detached by this same code
         guards=("test_dupterm", "test_webrepl"),
     ),

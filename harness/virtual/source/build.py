@@ -168,7 +168,7 @@ def build(recipe: Recipe, progress: Progress = print) -> Firmware:
 
 def _prune(folder: Path, keep: int) -> None:
     """Remove all but the `keep` most recently used entries (a work tree another run builds in is busy)."""
-    entries = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    entries = sorted(folder.iterdir(), key=_last_used, reverse=True)
     for old in entries[keep:]:
         lock = old / "lock"
         if lock.is_file():
@@ -185,6 +185,13 @@ def _prune(folder: Path, keep: int) -> None:
 def _firmware(out: Path, info: dict, built: bool) -> Firmware:
     return Firmware(binary=out / "micropython", tree_id=info["tree_id"], commit=info["commit"],
                     lwip=info["lwip"], mutation=info["mutation"], sanitize=bool(info["sanitize"]), built=built)
+
+
+def _last_used(entry: Path) -> float:
+    try:
+        return entry.stat().st_mtime
+    except FileNotFoundError:  # another run's prune took it
+        return 0.0
 
 
 def _check_tree(src: Path) -> None:

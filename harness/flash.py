@@ -145,7 +145,12 @@ class Flasher:
         return True
 
     def _confirm(self, board: Board, fw: Firmware) -> tuple[Board, str]:
-        """Reset into the firmware (once, by the session that reads the boot log) and read what it runs."""
+        """Reset into the firmware (once, by the session that reads the boot log) and read what it runs.
+
+        esptool's `change_baud` moved the port to the flash baud; the firmware talks at
+        the board's, and a UART at another baud reads it as garbage: set it back first.
+        """
+        board.transport.serial.unrecorded.baudrate = self.spec.baud
         if self.spec.reset == "usb-jtag":
             board.close()
             time.sleep(2.0)  # the USB device comes back after esptool's reset

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from harness.virtual.baudmismatch import resample
 from harness.virtual.boot import boot_from_flash
 from harness.virtual.circuit import BOOTLOADER, FLASH, ResetCircuit
 from harness.virtual.flashstore import FlashStore
@@ -24,6 +25,7 @@ from harness.virtual.testimage import BOOT_OFFSET
 log = logging.getLogger(__name__)
 
 FLASH_SIZE = 4 * 1024 * 1024
+UART_BAUD = 115200  # MicroPython's REPL UART, and the ROM's boot log, on both chips
 
 
 class VirtualLine:
@@ -149,11 +151,15 @@ class VirtualBoard:
             self.tap.close()
 
     def emit(self, data: bytes) -> None:
-        """Bytes the board writes on its UART, at the line's pace (10 bits a byte)."""
-        self._pace(data, self.slow_baud)
-        self.server.send(data)
+        """Bytes the firmware (or the boot log) writes on its UART at 115200: garbage on a port set otherwise."""
+        self._send(resample(data, UART_BAUD, self.line.baudrate))
         for tap in list(self._taps):
             tap(data)
+
+    def _send(self, data: bytes) -> None:
+        """Bytes onto the line as the host's port reads them, at the line's pace (10 bits a byte)."""
+        self._pace(data, self.slow_baud)
+        self.server.send(data)
 
     def add_tap(self, callback: Callable[[bytes], None]) -> Callable[[], None]:
         """Copy the board's output to `callback` too (a dupterm stream: WebREPL); returns remove."""
@@ -174,7 +180,7 @@ class VirtualBoard:
         with self._lock:
             mode, rom = self.mode, self._rom
         if mode == "run":
-            self.run.write(data)
+            self.run.write(resample(data, self.line.baudrate, UART_BAUD))
         elif mode == "rom" and rom is not None:
             rom.feed(data)
         # in reset, halted or off: the bytes fall on the floor, as on a chip
@@ -206,11 +212,11 @@ class VirtualBoard:
             self.run.stop()
             if mode == BOOTLOADER:
                 self._leave_rom()
-                self._rom = RomBootloader(self.chip, self.flash, self.emit, boot=self._boot,
+                self._rom = RomBootloader(self.chip, self.flash, self._send, boot=self._boot,
                                           line_baud=self.line.baudrate)
                 self._rom.max_reliable_baud = self.rom_max_baud
                 self.mode = "rom"
-                self.emit(self._rom.banner())
+                self._send(self._rom.banner())  # the ROM minds its own baud (rom.py)
                 return
             self._leave_rom()
             result = boot_from_flash(self.chip, self.flash)

@@ -30,7 +30,7 @@ def test_soft_reset_at_the_friendly_repl(spec):
     """Ctrl-D at the friendly REPL: `MPY: soft reboot` and a fresh friendly prompt."""
     import serial
 
-    port = serial.serial_for_url(spec.url, timeout=0.2)
+    port = serial.serial_for_url(spec.url, baudrate=115200, timeout=0.2)  # pyserial defaults to 9600
     try:
         port.write(b"\r\x03\x02")  # interrupt, friendly REPL
         _read_until(port, b">>> ")

@@ -4,9 +4,14 @@ After the run: no process of the run alive (interpreters, rack processes: found 
 a mark in their environment, however reparented), so no listening port it opened;
 no temp folders or control sockets (the run has a temp folder of its own); inside
 it, no thread left once the boards are closed, no more file descriptors than after
-the first round (the results database and pytest's own stay open), and memory after
-the last round within MEMORY_BOUND_KIB of memory after the first. Only the run's own
-are counted: other runs may share the host.
+the first round (the results database and pytest's own stay open), and memory flat:
+it grows less than GROWTH_PER_ROUND_KIB a round (transcripts stream to disk; a rack
+runs all night). Measured from the second round on: the first ones warm up (imports,
+caches, and a one-off 6 MB when the send test first fills a socket buffer in a thread's
+malloc arena). Measured without pytest's terminal reporter and log capture: they keep
+every report and each test's log records for the end of the run (some 2 KiB a test),
+which is pytest's memory, not the harness's.
+Only the run's own are counted: other runs may share the host.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from tests.support import runs
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 ROUNDS = 20
-MEMORY_BOUND_KIB = 32 * 1024
+GROWTH_PER_ROUND_KIB = 20
 
 
 def test_suite_twenty_times_leaves_nothing_behind(tmp_path):
@@ -32,17 +37,19 @@ def test_suite_twenty_times_leaves_nothing_behind(tmp_path):
         env = {**os.environ, "HIL_SOAK_ROUNDS": str(ROUNDS), "HIL_SOAK_REPORT": str(report), "TMPDIR": str(temp),
                runs.RUN_MARK: mark}
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "tests/hil", "-q", "-p", "tests.support.soak_plugin",
-             "-p", "no:cacheprovider", "--hil-mode", "any", "--hil-results", str(tmp_path / "results.sqlite")],
+            [sys.executable, "-m", "pytest", "tests/hil", "-p", "tests.support.soak_plugin",
+             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:logging", "--hil-mode", "any", "--hil-results", str(tmp_path / "results.sqlite")],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
         left = set(temp.glob("hil-*"))
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert f"{10 * ROUNDS} passed" in done.stdout  # 10 socket tests run on a virtual board each round
     measured = json.loads(report.read_text())
+    assert done.returncode == 0, (measured.get("outcomes"), done.stdout[-3000:], done.stderr[-3000:])
+    assert measured["outcomes"]["passed"] % ROUNDS == 0, measured["outcomes"]  # every round ran the suite
     assert measured["threads"] == [], measured["threads"]
     assert measured["fds"] <= measured["fds_first"], f"file descriptors: {measured['fds_first']} after round 1, " \
                                                      f"{measured['fds']} at the end"
-    growth = measured["rss_last_kib"] - measured["rss_first_kib"]
-    assert growth < MEMORY_BOUND_KIB, f"memory grew {growth} KiB over {ROUNDS} rounds"
+    rss = [measured["rss_kib"][str(n)] for n in range(ROUNDS)]
+    per_round = (rss[-1] - rss[1]) / (ROUNDS - 2)
+    print(f"RSS after each round (KiB): {rss}; growth {per_round:.1f} KiB a round from round 2 to {ROUNDS}")
+    assert per_round < GROWTH_PER_ROUND_KIB, f"memory grew {per_round:.1f} KiB a round over {ROUNDS} rounds: {rss}"
     assert runs.marked(mark) == set()
     assert left == set()

@@ -59,6 +59,7 @@ class BoardSpec:
     virtual: bool = False
     address: str = ""  # the board's IP when fixed (a virtual board in its own namespace)
     peer_sockets: str = ""  # where host peers make sockets that reach it (a namespace's broker); "": this host
+    pty: str = ""  # a virtual board's UART as a device path too (hil virtual --pty), for upstream's tools
 
     @property
     def url(self) -> str:

@@ -29,6 +29,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--inventory", type=Path, help="start the virtual boards of this inventory instead")
     p.add_argument("--inventory-out", type=Path, help="write a boards TOML for the served boards")
     p.add_argument("--blank", action="store_true", help="leave a new board's flash erased (no firmware: it does not boot)")
+    p.add_argument("--pty", action="store_true",
+                   help="also serve each board on a pty (printed after its URL), for tools that open device "
+                        "paths: MicroPython's pyboard.py, run-tests.py, run-multitests.py")
     p.add_argument("--workdir", type=Path, help="keep board state (flash, filesystem) here instead of a temp folder")
     build_options(p.add_argument, "--")
     p.add_argument("--parent-fd", type=int, metavar="FD",
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         specs = specs_for(args.chip, args.count, args.network)
     source = recipe_from(args.micropython_src, args.micropython_revert, args.micropython_sanitize)
-    rack = VirtualRack(specs, workdir=args.workdir, blank=args.blank, source=source)
+    rack = VirtualRack(specs, workdir=args.workdir, blank=args.blank, source=source, pty=args.pty)
     try:
         live = rack.start()
         if args.inventory_out:
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             tmp.write_text(to_toml(live))
             tmp.replace(args.inventory_out)  # appears whole: readers may poll for it
         for board in live.boards:
-            print(f"{board.id} {board.url}", flush=True)
+            print(" ".join(filter(None, (board.id, board.url, board.pty))), flush=True)
         stop.wait()
     finally:
         rack.close()

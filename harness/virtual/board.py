@@ -16,6 +16,7 @@ from harness.virtual.flashwrite import SECTOR
 from harness.inventory import Network
 from harness.virtual.interpreter import Launch
 from harness.virtual.netns import Netns
+from harness.virtual.ptyport import PtyPort
 from harness.virtual.rom import RomBootloader
 from harness.virtual.runmode import RunMode
 from harness.virtual.server import Rfc2217Server
@@ -86,7 +87,8 @@ class VirtualBoard:
     """A board on `rfc2217://127.0.0.1:PORT`; its state lives in `workdir`."""
 
     def __init__(self, board_id: str, chip: str, workdir: Path, binary: str, tcp_port: int = 0,
-                 network: Network = Network.HOST):
+                 network: Network = Network.HOST, pty: bool = False):
+        """`pty`: serve the UART on a pty too (`self.pty.path`), for tools that open device paths."""
         self.id = board_id
         self.chip = chip
         self.workdir = workdir
@@ -102,6 +104,7 @@ class VirtualBoard:
         self.circuit = ResetCircuit(on_reset=self._hold_in_reset, on_boot=self._boot)
         self.line = VirtualLine(self)
         self.server = Rfc2217Server(self.line, board_id, tcp_port=tcp_port)
+        self.pty = PtyPort(lambda data: self.receive(data, baud=UART_BAUD)) if pty else None
         self.network = network
         self.netns = Netns.create(board_id) if network == Network.NETNS else None
         self.tap = TapNetwork.start(board_id, workdir) if network == Network.TAP else None
@@ -144,6 +147,8 @@ class VirtualBoard:
     def close(self) -> None:
         self.circuit.close()
         self.server.close()
+        if self.pty:
+            self.pty.close()
         self.run.stop()
         if self.netns:
             self.netns.delete()
@@ -153,6 +158,8 @@ class VirtualBoard:
     def emit(self, data: bytes) -> None:
         """Bytes the firmware (or the boot log) writes on its UART at 115200: garbage on a port set otherwise."""
         self._send(resample(data, UART_BAUD, self.line.baudrate))
+        if self.pty:
+            self.pty.send(data)
         for tap in list(self._taps):
             tap(data)
 
@@ -174,13 +181,14 @@ class VirtualBoard:
         """A UART moves 10 bits a byte at its baud: a 1 MiB image takes as long as on a board."""
         time.sleep(len(data) * 10 / (baud or self.line.baudrate))
 
-    def receive(self, data: bytes) -> None:
-        """Bytes the host wrote to the board's UART, arriving at the line's pace."""
-        self._pace(data)
+    def receive(self, data: bytes, baud: int | None = None) -> None:
+        """Bytes the host wrote to the board's UART at `baud` (the line's), arriving at that pace."""
+        baud = baud or self.line.baudrate
+        self._pace(data, baud)
         with self._lock:
             mode, rom = self.mode, self._rom
         if mode == "run":
-            self.run.write(resample(data, self.line.baudrate, UART_BAUD))
+            self.run.write(resample(data, baud, UART_BAUD))
         elif mode == "rom" and rom is not None:
             rom.feed(data)
         # in reset, halted or off: the bytes fall on the floor, as on a chip

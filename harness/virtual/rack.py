@@ -28,9 +28,13 @@ class VirtualRack:
     """Virtual boards for the given specs; `close()` leaves nothing behind."""
 
     def __init__(self, specs: list[BoardSpec], workdir: Path | None = None, blank: bool = False,
-                 source: Recipe | None = None):
-        """`source`: run boards built from a MicroPython tree (lwIP on a TAP) instead of the PyPI port."""
+                 source: Recipe | None = None, pty: bool = False):
+        """`source`: run boards built from a MicroPython tree (lwIP on a TAP) instead of the PyPI port.
+
+        `pty`: each board's UART on a pty too, for tools that open device paths (upstream's pyboard.py).
+        """
         self._source = source
+        self._pty = pty
         self._own_workdir = workdir is None
         self.workdir = owned_tempdir("virtual") if workdir is None else workdir
         self.specs = specs
@@ -42,7 +46,8 @@ class VirtualRack:
         binary = self._binary()
         try:
             for spec in self.specs:
-                board = VirtualBoard(spec.id, spec.chip, self.workdir / spec.id, binary, network=self._network(spec))
+                board = VirtualBoard(spec.id, spec.chip, self.workdir / spec.id, binary, network=self._network(spec),
+                                     pty=self._pty)
                 self.boards.append(board)
                 if board.flash.blank() and not self._blank:
                     board.install(build(spec.chip, DEFAULT_FIRMWARE))
@@ -70,7 +75,7 @@ class VirtualRack:
     def inventory(self) -> Inventory:
         """The specs with their live URLs filled in."""
         live = [replace(spec, port=board.url, virtual=True, address=board.address, network=board.network,
-                        peer_sockets=board.peer_sockets)
+                        peer_sockets=board.peer_sockets, pty=board.pty.path if board.pty else "")
                 for spec, board in zip(self.specs, self.boards)]
         return Inventory(source="virtual rack", boards=live)
 
@@ -101,5 +106,6 @@ def to_toml(inventory: Inventory) -> str:
         lines += ["[[board]]", f'id = "{b.id}"', f'chip = "{b.chip}"', f'port = "{b.port}"',
                   f"baud = {b.baud}", f'reset = "{b.reset}"', f'network = "{b.network}"',
                   f'address = "{b.address}"', f'peer_sockets = "{b.peer_sockets}"',
+                  *([f'pty = "{b.pty}"'] if b.pty else []),
                   f"tags = [{tags}]", "virtual = true", ""]
     return "\n".join(lines)

@@ -184,8 +184,9 @@ def detect_chip(spec: BoardSpec) -> str:
         return "- (no reset wiring)"
     board = Board.connect(spec)
     try:
-        esp = cmds.detect_chip(board.transport.serial.unrecorded, ROM_BAUD, CONNECT_MODE[spec.reset],
-                               connect_attempts=3)
+        # esptool's own number of connect attempts: a board just hard-reset by a previous probe
+        # (or a loaded rack host) can miss the first few, and a probe has no slower baud to fall back to
+        esp = cmds.detect_chip(board.transport.serial.unrecorded, ROM_BAUD, CONNECT_MODE[spec.reset])
         name = _chip_name(esp)
         cmds.reset_chip(esp, "hard-reset")
         return name

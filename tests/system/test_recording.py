@@ -67,12 +67,18 @@ def test_slow(board, n):
 '''
 
 
+def _ctrl_c_heard() -> None:
+    """A run started in the background of a shell inherits SIGINT ignored, and Python then never
+    raises KeyboardInterrupt: the test sends Ctrl-C, so the run must hear it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _slow_run_under_way(pytester, spec, db) -> subprocess.Popen:
     """A run of SLOW, returned once its fourth test is running."""
     pytester.makepyfile(test_slow=SLOW)
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-s", "-q", "--hil-port", spec.url,
                              "--hil-chip", "esp32", "--hil-results", str(db), "-p", "no:cacheprovider"],
-                            cwd=pytester.path, stdout=subprocess.PIPE, text=True)
+                            cwd=pytester.path, stdout=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_heard)
     deadline = time.monotonic() + 60
     for line in proc.stdout:
         if "KILL-ME" in line or time.monotonic() > deadline:

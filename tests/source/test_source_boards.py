@@ -17,13 +17,13 @@ import signal
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from harness.virtual.source import mutations
 from harness.virtual.source.build import Recipe, build
+from harness.virtual.source.mutations_cli import run_suite
 
 SRC = os.environ.get("HIL_MICROPYTHON_SRC", "")
 pytestmark = pytest.mark.skipif(not SRC, reason="set HIL_MICROPYTHON_SRC to a MicroPython checkout "
@@ -34,20 +34,8 @@ ENV = {**os.environ, "HIL_WEBREPL_PASSWORD": os.environ.get("HIL_WEBREPL_PASSWOR
 
 def _suite(tmp_path: Path, *args: str) -> tuple[dict[str, str], str]:
     """Run the behaviour suite on source-built boards: {test id: outcome}, and its output."""
-    junit = tmp_path / "junit.xml"
-    done = subprocess.run([sys.executable, "-m", "pytest", "tests/hil", "-q", "-rs", "-p", "no:cacheprovider",
-                           f"--junitxml={junit}", f"--hil-results={tmp_path / 'results.sqlite'}",
-                           f"--hil-micropython-src={SRC}", *args],
-                          cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=900)
-    outcomes = {}
-    for case in ET.parse(junit).iter("testcase") if junit.is_file() else ():
-        found = next((child for child in case if child.tag in ("failure", "error", "skipped")), None)
-        kind = "passed" if found is None else found.tag
-        if found is not None and found.get("type") == "pytest.xfail":
-            kind = "xfailed"
-        message = found.get("message", "") if found is not None and kind == "skipped" else ""
-        outcomes[f"{case.get('classname')}::{case.get('name')}"] = f"{kind} {message}".strip()
-    return outcomes, done.stdout + done.stderr
+    run = run_suite(SRC, "-rs", *args, cwd=ROOT, env=ENV, timeout=900)
+    return run.cases, run.output
 
 
 def test_the_suite_passes_on_the_pristine_tree_and_skips_only_wlan(tmp_path):

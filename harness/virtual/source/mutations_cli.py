@@ -89,34 +89,54 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_suite(args: argparse.Namespace, mutation: mutations.Mutation | None) -> Outcome:
+    extra = [f"--hil-micropython-revert={mutation.name}"] if mutation else []
+    run = run_suite(args.micropython_src, *args.pytest_args, *extra, suite=args.suite,
+                    env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    return Outcome(mutation.name if mutation else PRISTINE, mutation.guards if mutation else (),
+                   run.failed_modules, run.ran, run.seconds)
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """One run of the behaviour suite on source-built boards, as pytest's JUnit XML tells it."""
+
+    cases: dict[str, str]  # test id -> passed | failure | error | xfailed | skipped <reason>
+    output: str
+    seconds: float
+
+    @property
+    def ran(self) -> int:
+        return sum(not o.startswith(("skipped", "xfailed")) for o in self.cases.values())
+
+    @property
+    def failed_modules(self) -> tuple[str, ...]:
+        return tuple(sorted({t.split("::")[0].rsplit(".", 1)[-1] for t, o in self.cases.items()
+                             if o.startswith(("failure", "error"))}))
+
+
+def run_suite(src: Path | str, *pytest_args: str, suite: str = "tests/hil", cwd: Path | None = None,
+              env: dict[str, str] | None = None, timeout: float | None = None) -> SuiteRun:
+    """pytest `suite` on boards built from `src`, in a process of its own, with a results file of its own."""
     with tempfile.TemporaryDirectory(prefix="hil-mutation-") as tmp:
         junit = Path(tmp) / "junit.xml"
-        cmd = [sys.executable, "-m", "pytest", args.suite, "-q", "-p", "no:cacheprovider",
-               f"--junitxml={junit}", f"--hil-results={Path(tmp) / 'results.sqlite'}",
-               f"--hil-micropython-src={args.micropython_src}", *args.pytest_args]
-        if mutation:
-            cmd.append(f"--hil-micropython-revert={mutation.name}")
+        cmd = [sys.executable, "-m", "pytest", suite, "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
+               f"--hil-results={Path(tmp) / 'results.sqlite'}", f"--hil-micropython-src={src}", *pytest_args]
         started = time.monotonic()
-        subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-        seconds = time.monotonic() - started
-        ran, failed = _junit_outcomes(junit)
-    return Outcome(mutation.name if mutation else PRISTINE, mutation.guards if mutation else (),
-                   tuple(sorted(failed)), ran, seconds)
+        done = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout)
+        return SuiteRun(_junit_cases(junit), done.stdout + done.stderr, time.monotonic() - started)
 
 
-def _junit_outcomes(path: Path) -> tuple[int, set[str]]:
-    """(tests that ran, test modules with a failure or error) from pytest's JUnit XML."""
-    if not path.is_file():
-        return 0, set()
-    ran, failed = 0, set()
-    for case in ET.parse(path).iter("testcase"):
-        if case.find("skipped") is not None:
-            continue
-        ran += 1
-        if case.find("failure") is not None or case.find("error") is not None:
-            failed.add(case.get("classname", "").rsplit(".", 1)[-1])
-    return ran, failed
+def _junit_cases(path: Path) -> dict[str, str]:
+    cases: dict[str, str] = {}
+    for case in ET.parse(path).iter("testcase") if path.is_file() else ():
+        found = next((child for child in case if child.tag in ("failure", "error", "skipped")), None)
+        kind = "passed" if found is None else found.tag
+        if found is not None and found.get("type") == "pytest.xfail":
+            kind = "xfailed"
+        reason = found.get("message", "") if found is not None and kind == "skipped" else ""
+        cases[f"{case.get('classname')}::{case.get('name')}"] = f"{kind} {reason}".strip()
+    return cases
 
 
 def render(outcomes: list[Outcome]) -> str:

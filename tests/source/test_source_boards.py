@@ -46,7 +46,9 @@ def test_the_suite_passes_on_the_pristine_tree_and_skips_only_wlan(tmp_path):
     skipped = {t: o for t, o in outcomes.items() if o.startswith("skipped")}
     assert all("lacks wlan" in o for o in skipped.values()), skipped
     defects = {t: o for t, o in outcomes.items() if "test_firmware_defects" in t}
-    assert defects and all(o == "xfailed" for o in defects.values()), defects
+    # the listen-close defect is certain (strict); the connect race may miss on a run (not strict: it then passes)
+    assert defects and all(o in ("xfailed", "passed") for o in defects.values()), defects
+    assert any(o == "xfailed" for o in defects.values()), defects
     assert "built from source" in output, "the run summary must say what the results ran on"
     again = build(Recipe(Path(SRC)), progress=lambda line: None)
     assert not again.built, "a second run with an unchanged tree must build nothing"

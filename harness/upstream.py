@@ -32,6 +32,10 @@ _HOSTNAME = re.compile(r"(?:[a-z0-9-]+\.)+(?:com|org|net|io|dev|edu|gov|info|app
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _UNITTEST_RAN = re.compile(rb"Ran (\d+) tests$")
 _UNITTEST_RESULT = re.compile(rb"(OK)( \(skipped=\d+\))?$|FAILED \(failures=\d+, errors=\d+\)$")
+# Files whose output depends on the host's timing, beside run-tests.py's own `flaky_tests_to_ignore`.
+HOST_TIMING = {
+    "net_hosted/asyncio_loopback.py": "two asyncio.sleep(0.1) race: which task wakes first depends on the host's load",
+}
 
 
 def needs_internet(path: Path, source: str) -> str | None:
@@ -52,6 +56,32 @@ def needs_internet(path: Path, source: str) -> str | None:
         elif _HOSTNAME.fullmatch(text):
             return f"needs the internet (resolves {text})"
     return None
+
+
+def flaky_reason(name: str, tree: Path | None) -> str | None:
+    """Why a failure of `name` (as the tree names it) counts as flaky, as run-tests.py reclassifies it, or None.
+
+    Upstream's list is read from the tree's own run-tests.py, so a developer's tree
+    decides; its platforms are the host's, as upstream compares them.
+    """
+    known = {name: (reason, None) for name, reason in HOST_TIMING.items()}
+    runner = tree / "tests" / "run-tests.py" if tree else None
+    if runner and runner.is_file():
+        known.update(_upstream_flaky(runner.read_text(encoding="utf-8")))
+    reason, platforms = known.get(name, (None, None))
+    if reason is None or (platforms is not None and sys.platform not in platforms):
+        return None
+    return reason
+
+
+def _upstream_flaky(source: str) -> dict[str, tuple[str, tuple[str, ...] | None]]:
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "flaky_tests_to_ignore" for t in node.targets):
+            try:
+                return dict(ast.literal_eval(node.value))
+            except ValueError:
+                return {}
+    return {}
 
 
 @dataclass(frozen=True)

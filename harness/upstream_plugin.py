@@ -117,7 +117,7 @@ class UpstreamFile(pytest.File):
     def collect(self) -> list:
         boards = _board_ids(self.config)
         if self.test is None:
-            return [UpstreamItem.from_parent(self, name=f"{self.path.stem}[{b}]", board_id=b, callobj=_single(self.path))
+            return [UpstreamItem.from_parent(self, name=f"{self.path.stem}[{b}]", board_id=b, callobj=_single(self.path, self.nodeid))
                     for b in boards]
         plays = min(self.test.instances, max(1, self.config.getoption("--hil-multitest-permutations")))
         return [UpstreamItem.from_parent(self, name=f"instance{i}[{b}]", board_id=b, callobj=_multitest(self.test, i))
@@ -192,7 +192,7 @@ def _peer_boards(request: pytest.FixtureRequest, board: Board, count: int) -> li
     return peers
 
 
-def _single(path: Path):
+def _single(path: Path, name: str):
     def run_upstream(board: Board, request: pytest.FixtureRequest) -> None:
         reason = upstream.needs_internet(path, path.read_text(encoding="utf-8"))
         if reason:
@@ -205,8 +205,16 @@ def _single(path: Path):
         if outcome.outcome == "skip":
             _skip(outcome.reason)
         if outcome.outcome == "fail":
-            raise UpstreamFailure(upstream.explain(outcome))
+            _fail_unless_flaky(board, upstream.explain(outcome), upstream.flaky_reason(name, _tree_of(path)))
     return run_upstream
+
+
+def _fail_unless_flaky(board: Board, explanation: str, flaky: str | None) -> None:
+    """A failure; of a file known to be flaky, an expected one with the reason (the diff kept in the transcript)."""
+    if flaky is None:
+        raise UpstreamFailure(explanation)
+    board.transcript.note(f"flaky ({flaky}), its failure not counted:\n{explanation}")
+    pytest.xfail(f"flaky: {flaky}")
 
 
 def _known_defects(request: pytest.FixtureRequest, board: Board, lines: list[str]) -> None:

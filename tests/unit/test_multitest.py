@@ -257,3 +257,19 @@ def test_a_board_whose_session_reports_the_reset_is_rebooted_and_back(monkeypatc
     inst.start("")
     assert inst.readline() == ("WAIT_FOR_REBOOT instance0_after 0", None)
     assert inst.await_reboot(0) is True and board.soft_resets == 1
+
+
+def test_flaky_files_are_upstreams_list_from_the_tree_and_ours(tmp_path, monkeypatch):
+    from harness.upstream import flaky_reason
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "run-tests.py").write_text(textwrap.dedent("""\
+        flaky_tests_to_ignore = {
+            "thread/thread_gc1.py": ("GC race condition", None),
+            "thread/stress_heap.py": ("flaky on macOS", ("darwin",)),
+        }
+    """))
+    monkeypatch.setattr("sys.platform", "linux")
+    assert flaky_reason("thread/thread_gc1.py", tmp_path) == "GC race condition"
+    assert flaky_reason("thread/stress_heap.py", tmp_path) is None  # another host's flake
+    assert "host's load" in flaky_reason("net_hosted/asyncio_loopback.py", None)
+    assert flaky_reason("net_hosted/accept_timeout.py", tmp_path) is None

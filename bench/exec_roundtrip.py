@@ -1,4 +1,4 @@
-"""Exec round trips: harness.board against bare mpremote SerialTransport, one virtual board.
+"""Exec round trips: esp_hil.board against bare mpremote SerialTransport, one virtual board.
 
 The harness adds a recording proxy, an overall deadline and a job object per exec;
 this measures what that costs per round trip, against mpremote in the same process
@@ -13,8 +13,8 @@ import time
 
 from mpremote.transport_serial import SerialTransport
 
-from harness.board import Board
-from harness.virtual.rack import VirtualRack, specs_for
+from esp_hil.board import Board
+from esp_hil.virtual.rack import VirtualRack, specs_for
 
 ROUNDS = 5
 PER_ROUND = 100

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from esptool import cmds
 
-from harness.firmware import Catalog
-from harness.flash import Flasher
-from harness.virtual.rack import VirtualRack, specs_for
-from harness.virtual.testimage import build
+from esp_hil.firmware import Catalog
+from esp_hil.flash import Flasher
+from esp_hil.virtual.rack import VirtualRack, specs_for
+from esp_hil.virtual.testimage import build
 
 ROUNDS = 2
 MIB = 1 << 20

@@ -14,13 +14,13 @@ from typing import Any
 
 from mpremote.transport import Transport, TransportError
 
-from harness import rawrepl
-from harness.capabilities import PROBE, Capabilities
-from harness.errors import BoardLost, BoardReset, BoardTimeout, HilError
-from harness.inventory import BoardSpec
-from harness.sockets import SocketMaker, for_spec
-from harness.transcript import Transcript
-from harness.transport.serial import open_serial
+from esp_hil import rawrepl
+from esp_hil.capabilities import PROBE, Capabilities
+from esp_hil.errors import BoardLost, BoardReset, BoardTimeout, HilError
+from esp_hil.inventory import BoardSpec
+from esp_hil.sockets import SocketMaker, for_spec
+from esp_hil.transcript import Transcript
+from esp_hil.transport.serial import open_serial
 
 # What ESP boot ROMs print when flash holds no valid image (ESP32; ESP8266 at 74880 baud).
 NO_FIRMWARE = (b"invalid header:", b"ets_main.c")
@@ -52,7 +52,7 @@ class Board:
         self.spec = spec
         self.transport = transport
         self.transcript = transcript
-        self.ip: str | None = None       # where host peers reach the board (harness.network)
+        self.ip: str | None = None       # where host peers reach the board (esp_hil.network)
         self.host_ip: str | None = None  # where the board reaches this host
         self.sockets: SocketMaker = for_spec(spec.peer_sockets)  # how this host makes sockets that reach it
         self._job: Job | None = None
@@ -209,7 +209,7 @@ class Board:
 
     def hard_reset(self, timeout: float = 10.0) -> str:
         """Pulse EN by the board's reset method, wait for the REPL; return the boot log."""
-        from harness.reset import hard_reset
+        from esp_hil.reset import hard_reset
 
         self.transcript.note(f"hard reset ({self.spec.reset})")
         hard_reset(self.transport.serial, self.spec.reset, self.id)
@@ -267,7 +267,7 @@ class Job:
         self._board = board
         self._out = bytearray()  # all the board sent after OK; once done, the program's output
         self._err = bytearray()
-        self._stage = 0  # 0: running, 2: done (the raw REPL's ending seen, and certain: harness.rawrepl)
+        self._stage = 0  # 0: running, 2: done (the raw REPL's ending seen, and certain: esp_hil.rawrepl)
         self._scanned = 0  # _out up to here is whole lines, none saying the board reset
         self._ended_at: float | None = None  # when an ending arrived that only silence can confirm
         self.done = False

@@ -7,17 +7,17 @@ import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from harness import inventory
-from harness.capabilities import KNOWN
-from harness.errors import HilError
-from harness.inventory import CHIPS, BoardSpec
-from harness.flash import detect_chip
-from harness.lease import Lease, holder_of
+from esp_hil import inventory, places
+from esp_hil.capabilities import KNOWN
+from esp_hil.errors import HilError
+from esp_hil.inventory import CHIPS, BoardSpec
+from esp_hil.flash import detect_chip
+from esp_hil.lease import Lease, holder_of
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("boards", help="list the boards of an inventory: reachable, running, held by whom")
-    p.add_argument("--boards", type=Path, default=inventory.DEFAULT_INVENTORY,
+    p.add_argument("--boards", type=Path, default=places.rack(),
                    help="inventory TOML (default: %(default)s)")
     p.add_argument("--probe", action="store_true",
                    help="open each free, reachable board and ask its firmware what it is and can do")
@@ -80,7 +80,7 @@ def _probe(spec: BoardSpec) -> list[str]:
 
 
 def _ask_firmware(spec: BoardSpec) -> list[str]:
-    from harness.board import Board
+    from esp_hil.board import Board
 
     try:
         board = Board.open(spec)

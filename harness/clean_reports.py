@@ -1,4 +1,4 @@
-"""Every pytest report cleaned (`harness.outbound.clean`) before anything shows or stores it.
+"""Every pytest report cleaned (`esp_hil.outbound.clean`) before anything shows or stores it.
 
 pytest's report objects are the one place: the terminal, JUnit XML, captured
 output, the results store and the end-of-run summary are all made from them, in
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness.outbound import clean
+from esp_hil.outbound import clean
 
 
 def _cleaned(value: Any) -> Any:

@@ -6,13 +6,13 @@ import argparse
 import sys
 from typing import Sequence
 
-from harness.errors import HilError
+from esp_hil.errors import HilError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from harness import boards_cli, flash_cli, labgrid_cli, virtual_cli
-    from harness.report import cli as report_cli
-    from harness.virtual.source import mutations_cli
+    from esp_hil import boards_cli, flash_cli, labgrid_cli, virtual_cli
+    from esp_hil.report import cli as report_cli
+    from esp_hil.virtual.source import mutations_cli
 
     parser = argparse.ArgumentParser(prog="hil", description="esp-hil: MicroPython boards in the loop")
     sub = parser.add_subparsers(dest="command", required=True)

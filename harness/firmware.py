@@ -16,9 +16,8 @@ from pathlib import Path
 
 import esptool.bin_image as bin_image
 
-from harness.errors import HilError
+from esp_hil.errors import HilError
 
-MANIFEST = Path("firmware/manifest.toml")
 # Where each chip's first image goes: the ESP32 ROM reads its bootloader at 0x1000,
 # the others (ESP8266, and the S3/C3/C6 generation) at 0.
 OFFSETS = {"esp32": 0x1000, "esp32s2": 0x1000, "esp8266": 0x0, "esp32s3": 0x0, "esp32c3": 0x0, "esp32c6": 0x0}
@@ -77,7 +76,7 @@ def describe(path: Path, name: str | None = None) -> Firmware:
 class Catalog:
     """The images of a manifest, checked against their files on use."""
 
-    def __init__(self, manifest: Path = MANIFEST):
+    def __init__(self, manifest: Path):
         self.manifest = manifest
         self.images: dict[str, Firmware] = {}
         if manifest.exists():

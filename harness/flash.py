@@ -32,10 +32,10 @@ from esptool.logger import log
 from esptool.util import FatalError
 from serial import SerialException
 
-from harness.board import Board
-from harness.errors import HilError
-from harness.firmware import Firmware
-from harness.inventory import BoardSpec
+from esp_hil.board import Board
+from esp_hil.errors import HilError
+from esp_hil.firmware import Firmware
+from esp_hil.inventory import BoardSpec
 
 ROM_BAUD = 115200
 CONNECT_MODE = {"classic": "default-reset", "usb-jtag": "usb-reset", "none": "no-reset"}

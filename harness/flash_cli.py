@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness import inventory
-from harness.errors import HilError
-from harness.firmware import MANIFEST, Catalog, describe
-from harness.flash import Flasher
+from esp_hil import inventory, places
+from esp_hil.errors import HilError
+from esp_hil.firmware import Catalog, describe
+from esp_hil.flash import Flasher
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    fw = sub.add_parser("firmware", help=f"the firmware catalog ({MANIFEST}, git-ignored)")
+    fw = sub.add_parser("firmware", help="the firmware catalog (firmware/manifest.toml of the project folder, git-ignored)")
     fw_sub = fw.add_subparsers(dest="firmware_command", required=True)
     add = fw_sub.add_parser("add", help="record an image: chip from its header, size, SHA-256, version")
     add.add_argument("file", type=Path, help="the image (.bin), copied beside the catalog when it is elsewhere")
@@ -26,7 +26,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     fl = sub.add_parser("flash", help="flash a board: --board ID --firmware NAME, or --port URL --chip CHIP IMAGE")
     fl.add_argument("image", nargs="?", type=Path, help="an image file (bench use, with --port and --chip)")
     fl.add_argument("--board", help="a board of the inventory")
-    fl.add_argument("--boards", type=Path, default=inventory.DEFAULT_INVENTORY,
+    fl.add_argument("--boards", type=Path, default=places.rack(),
                     help="the inventory that names --board (default: %(default)s)")
     fl.add_argument("--firmware", help="an image of the catalog")
     _manifest_option(fl)
@@ -40,7 +40,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _manifest_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--manifest", type=Path, default=MANIFEST, help="the firmware catalog (default: %(default)s)")
+    parser.add_argument("--manifest", type=Path, default=places.manifest(), help="the firmware catalog (default: %(default)s)")
 
 
 def firmware_add(args: argparse.Namespace) -> int:

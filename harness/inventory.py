@@ -12,7 +12,7 @@ One TOML file per rack or bench::
     tags = ["esp32-lwip"]
 
 A board with ``virtual = true`` and no port is started by the harness on this machine
-(``harness.virtual``) and gets its ``rfc2217://127.0.0.1:PORT`` URL then.
+(``esp_hil.virtual``) and gets its ``rfc2217://127.0.0.1:PORT`` URL then.
 
 Every error is one line naming the file (and board) and the fix.
 """
@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from harness.errors import HilError
+from esp_hil.errors import HilError
 
 CHIPS = ("esp32", "esp8266", "esp32s2", "esp32s3", "esp32c3", "esp32c6")
 RESETS = ("classic", "usb-jtag", "none")
 
 
 class Network(StrEnum):
-    """How a board reaches this host, and how host peers reach it (harness.network)."""
+    """How a board reaches this host, and how host peers reach it (esp_hil.network)."""
 
     WIFI = "wifi"    # a real board on the lab's access point
     HOST = "host"    # a virtual board sharing this host's stack (loopback)
@@ -41,7 +41,6 @@ class Network(StrEnum):
 
 
 NETWORKS = tuple(Network)
-DEFAULT_INVENTORY = Path(__file__).resolve().parent.parent / "boards" / "virtual.toml"
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, TypeVar
 
-from harness.errors import BoardBusy, HilError
-from harness.lease import Lease, holder_of
+from esp_hil.errors import BoardBusy, HilError
+from esp_hil.lease import Lease, holder_of
 
 SCHEME = "labgrid://"
 DEFAULT_COORDINATOR = "127.0.0.1:20408"  # labgrid's own default (LG_COORDINATOR overrides)

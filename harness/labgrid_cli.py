@@ -24,7 +24,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from harness.labgrid import coordinator_address, release_stale
+    from esp_hil.labgrid import coordinator_address, release_stale
 
     former = release_stale(args.place, args.coordinator)
     where = coordinator_address(args.coordinator)
@@ -36,7 +36,7 @@ def run_release(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from harness.labgrid import describe_holder, show
+    from esp_hil.labgrid import describe_holder, show
 
     info = show(args.place, args.coordinator)
     print(f"place {info.name} on {info.coordinator}")

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from harness.errors import BoardBusy
+from esp_hil.errors import BoardBusy
 
 ENV_DIR = "HIL_LEASE_DIR"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from harness.board import Board
+from esp_hil.board import Board
 
 PRINTED = 64       # bytes the board prints to be timed (and a newline)
 BITS = (PRINTED + 1) * 10

@@ -10,7 +10,7 @@ as there: the instances' output, one section each, equal to `<file>.exp`, or, wh
 there is none, to the same file run on CPython instances.
 
 One thing differs on purpose: a file's fixed `PORT = 8000` is moved to a block of
-ports this run holds (`harness.ports`), so two runs on one host do not collide.
+ports this run holds (`esp_hil.ports`), so two runs on one host do not collide.
 Instances are anything with the `Instance` methods: a board (`BoardInstance`,
 through the board's own session) or a process on this host (`HostInstance`).
 """
@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
-from harness.board import Board, DeviceError
-from harness.errors import HilError
+from esp_hil.board import Board, DeviceError
+from esp_hil.errors import HilError
 
 READ_TIMEOUT = 10.0  # an instance silent this long gets a TIMEOUT line, and the run stops
 _POLL = 0.01
@@ -543,7 +543,7 @@ def cpython(cwd: Path, label: str, address: str, launch: Launcher = list) -> Hos
 
 def unix_port(cwd: Path, label: str, address: str, tree: Path | None, launch: Launcher = list) -> HostInstance:
     """The MicroPython unix port; with a tree, importing from its extmod as upstream does."""
-    from harness.virtual.interpreter import find_micropython
+    from esp_hil.virtual.interpreter import find_micropython
 
     path = ".frozen" + (os.pathsep + str(tree / "extmod") if tree and (tree / "extmod").is_dir() else "")
     return HostInstance(launch([find_micropython()]), cwd, label, address, env={**os.environ, "MICROPYPATH": path})

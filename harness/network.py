@@ -5,9 +5,9 @@ both directions use the loopback. network = "netns" (virtual boards, root): the
 board has a namespace of its own behind a veth pair; its address is in the spec.
 network = "tap" (boards built from source): the board's lwIP sits on a TAP in a
 namespace of its own, and host peers make their sockets inside that namespace
-(`board.sockets`, `harness.sockets`); the host side of the TAP is the gateway the
+(`board.sockets`, `esp_hil.sockets`); the host side of the TAP is the gateway the
 firmware was given. network = "wifi": the board joins the access point named in the
-environment (`harness.wifi`), and the host address it should connect back to is the
+environment (`esp_hil.wifi`), and the host address it should connect back to is the
 one this host routes to the board from.
 """
 
@@ -16,9 +16,9 @@ from __future__ import annotations
 import ast
 import socket
 
-from harness.board import Board
-from harness.errors import HilError
-from harness.inventory import Network
+from esp_hil.board import Board
+from esp_hil.errors import HilError
+from esp_hil.inventory import Network
 
 LOOPBACK = "127.0.0.1"
 BOARD_SERVER_PORT = 8420  # on a real board's own IP nothing else listens there
@@ -37,7 +37,7 @@ def attach_network(board: Board) -> None:
     elif kind == Network.TAP:
         board.ip, board.host_ip = board_gateway(board)
     elif kind == Network.WIFI:
-        from harness.wifi import join
+        from esp_hil.wifi import join
 
         board.ip = join(board)
         board.host_ip = host_address_towards(board.ip)
@@ -58,7 +58,7 @@ def board_gateway(board: Board) -> tuple[str, str]:
 
 def server_port(board: Board) -> int:
     """A port for a server the board opens: free on this host when they share its stack."""
-    from harness.peer import free_port
+    from esp_hil.peer import free_port
 
     return free_port(board.host_ip or LOOPBACK) if board.spec.network == Network.HOST else BOARD_SERVER_PORT
 

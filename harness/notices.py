@@ -12,7 +12,7 @@ from contextlib import nullcontext
 
 import pytest
 
-from harness.properties import PROBLEM_PROP
+from esp_hil.properties import PROBLEM_PROP
 
 
 class Notices:

@@ -5,15 +5,15 @@ terminal of the person reading a failure, nor hide in a database or a report. It
 is shown as `\\x1b` (C1 controls as `\\u009b`, which JSON reads back too). Tabs and
 line ends stay as they are.
 
-Where text leaves: transcript files (`harness.transcript`), pytest's report objects
-(`harness.clean_reports`), the results store and `hil report`'s output.
+Where text leaves: transcript files (`esp_hil.transcript`), pytest's report objects
+(`esp_hil.clean_reports`), the results store and `hil report`'s output.
 """
 
 from __future__ import annotations
 
 import re
 
-from harness.secrets import redact
+from esp_hil.secrets import redact
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 

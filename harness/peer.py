@@ -3,7 +3,7 @@
 Each step is one explicit call (connect, send, shutdown the write side, close,
 abort with RST, stall reading, receive all), so a test reads as the exchange it
 asserts. Every blocking call has a timeout. Sockets come from the board's
-`SocketMaker` (`harness.sockets`): this host's stack, or the namespace of a board
+`SocketMaker` (`esp_hil.sockets`): this host's stack, or the namespace of a board
 built from source.
 """
 
@@ -14,7 +14,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 
-from harness.sockets import HOST, SocketMaker
+from esp_hil.sockets import HOST, SocketMaker
 
 DEFAULT_TIMEOUT = 10.0
 

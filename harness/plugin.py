@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from harness import inventory
-from harness.errors import BoardReset, HilError
-from harness.inventory import Inventory
-from harness.distribution import ANY, ANY_ID, MATRIX, BoardScheduling, share
-from harness.notices import Notices
-from harness.pool import BoardPool
-from harness.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP
-from harness.virtual.source.build import add_options as build_options
-from harness.virtual.source.build import recipe_from
+from esp_hil import inventory, places
+from esp_hil.errors import BoardReset, HilError
+from esp_hil.inventory import Inventory
+from esp_hil.distribution import ANY, ANY_ID, MATRIX, BoardScheduling, share
+from esp_hil.notices import Notices
+from esp_hil.pool import BoardPool
+from esp_hil.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP
+from esp_hil.virtual.source.build import add_options as build_options
+from esp_hil.virtual.source.build import recipe_from
 
-pytest_plugins = ["harness.clean_reports", "harness.recording", "harness.summary", "fixtures.boards", "fixtures.peers",
-                  "fixtures.webrepl", "harness.upstream_plugin"]
+pytest_plugins = ["esp_hil.clean_reports", "esp_hil.recording", "esp_hil.summary", "esp_hil.fixtures.boards", "esp_hil.fixtures.peers",
+                  "esp_hil.fixtures.webrepl", "esp_hil.upstream_plugin"]
 
 POOL_KEY = pytest.StashKey[BoardPool]()
 TRANSCRIPT_KEY = pytest.StashKey[tuple]()
@@ -116,7 +116,7 @@ def _source_build(config: pytest.Config, inv: Inventory):
                          config.getoption("--hil-micropython-sanitize"))
     if recipe is None or hasattr(config, "workerinput") or not any(b.virtual and not b.port for b in inv.boards):
         return recipe
-    from harness.virtual.source.build import build
+    from esp_hil.virtual.source.build import build
 
     out = sys.__stderr__
     firmware = build(recipe, progress=lambda line: print(line, file=out, flush=True))
@@ -129,17 +129,16 @@ def _firmware(config: pytest.Config):
     name = config.getoption("--hil-firmware")
     if not name:
         return None
-    from harness.firmware import Catalog
+    from esp_hil.firmware import Catalog
 
-    return Catalog(config.rootpath / "firmware" / "manifest.toml").checked(name)
+    return Catalog(places.manifest(config.invocation_params.dir)).checked(name)
 
 
 def _inventory_file(config: pytest.Config) -> Path:
     given = config.getoption("--hil-boards")
     if given:
         return Path(given)
-    local = config.rootpath / "boards" / "virtual.toml"
-    return local if local.is_file() else inventory.DEFAULT_INVENTORY
+    return places.rack(config.invocation_params.dir)
 
 
 def _select(config: pytest.Config, inv: Inventory) -> Inventory:
@@ -191,7 +190,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if board_id and board_id != ANY_ID:
         report.user_properties.append((BOARD_PROP, board_id))
         report.user_properties.append((INFO_PROP, _board_info(item.config.stash[POOL_KEY], board_id)))
-    # the report that carries the test's outcome (harness.recording); a teardown error is not a second recovery
+    # the report that carries the test's outcome (esp_hil.recording); a teardown error is not a second recovery
     recorded = report.when == "call" or (report.when == "setup" and not report.passed)
     if call.excinfo is not None and call.excinfo.errisinstance(BoardReset):
         item.stash[RECOVERY_KEY] = BoardReset.STEP  # the board brought itself back: a recovery, not a timeout

@@ -17,15 +17,15 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Callable
 
-from harness.board import Board
-from harness.errors import BoardBusy, HilError
-from harness.inventory import BoardSpec, Inventory
-from harness.lease import Lease
-from harness.linespeed import slow_line
-from harness.rack_process import RackProcess
+from esp_hil.board import Board
+from esp_hil.errors import BoardBusy, HilError
+from esp_hil.inventory import BoardSpec, Inventory
+from esp_hil.lease import Lease
+from esp_hil.linespeed import slow_line
+from esp_hil.rack_process import RackProcess
 
 if TYPE_CHECKING:
-    from harness.virtual.source.build import Recipe
+    from esp_hil.virtual.source.build import Recipe
 
 
 REVIVAL_BUDGET = 30.0  # seconds a run spends, per board, opening a lost board again
@@ -69,7 +69,7 @@ class BoardPool:
         self._leases: dict[str, Lease] = {}
         self._open: dict[str, Board] = {}
         self._racks: list[RackProcess] = []
-        self._places: dict = {}  # board id -> harness.labgrid.LabgridPlace held for this run
+        self._places: dict = {}  # board id -> esp_hil.labgrid.LabgridPlace held for this run
         self._live: dict[str, BoardSpec] = {}
         self._say = say  # a line for the person watching, at once (a wait for a held board, a board flashed)
         self._steps = steps  # each step of a flash, and esptool's own output (pytest -v); None: not said
@@ -150,7 +150,7 @@ class BoardPool:
 
     def recover(self, board_id: str) -> str:
         """Run the recovery ladder on an open board; quarantine it (lose it) when that fails."""
-        from harness.recovery import recover
+        from esp_hil.recovery import recover
 
         board = self._open[board_id]
         reflash = (lambda: self._flash(board.spec, force=True)) if self.firmware and self._flash_mode != "never" else None
@@ -174,7 +174,7 @@ class BoardPool:
             self._racks.append(rack)
             self._live[spec.id] = rack.start().boards[0]
         elif spec.port.startswith("labgrid://"):
-            from harness.labgrid import from_url  # imported only here: it checks the serial package
+            from esp_hil.labgrid import from_url  # imported only here: it checks the serial package
 
             place = from_url(spec.port)
             self._live[spec.id] = replace(spec, port=place.acquire(timeout=wait))
@@ -187,7 +187,7 @@ class BoardPool:
         """Put the run's firmware on the board before its first test (auto skips what holds it)."""
         if self.firmware is None or self._flash_mode == "never":
             return
-        from harness.flash import Flasher
+        from esp_hil.flash import Flasher
 
         fw, data = self.firmware
         self._say(Flasher(spec, self._steps).flash(fw, data, force=force or self._flash_mode == "always").line())

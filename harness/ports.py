@@ -3,7 +3,7 @@
 MicroPython's network tests bind fixed ports (`PORT = 8000`, then `PORT + i`): two
 runs on one host would collide, and so would a run and anything else listening.
 A `PortBlock` is a run of consecutive ports, free for TCP and UDP when taken, and
-held by a lease (`harness.lease`: an OS file lock that dies with its process) for as
+held by a lease (`esp_hil.lease`: an OS file lock that dies with its process) for as
 long as the test lasts, so a second esp-hil run picks another block.
 """
 
@@ -15,8 +15,8 @@ import socket
 from contextlib import contextmanager
 from collections.abc import Iterator
 
-from harness.errors import BoardBusy, HilError
-from harness.lease import Lease
+from esp_hil.errors import BoardBusy, HilError
+from esp_hil.lease import Lease
 
 # Below Linux's ephemeral range (32768-60999), where clients' own ports come from.
 FIRST, LAST = 20000, 32000

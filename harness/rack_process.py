@@ -15,12 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-from harness import inventory
-from harness.errors import HilError
-from harness.inventory import Inventory
-from harness.virtual import leftovers
-from harness.virtual.source.build import Recipe
-from harness.virtual.rack import to_toml
+from esp_hil import inventory
+from esp_hil.errors import HilError
+from esp_hil.inventory import Inventory
+from esp_hil.virtual import leftovers
+from esp_hil.virtual.source.build import Recipe
+from esp_hil.virtual.rack import to_toml
 
 START_TIMEOUT = 60.0
 
@@ -43,7 +43,7 @@ class RackProcess:
         try:
             with open(self._log, "wb") as log:
                 self._proc = subprocess.Popen(
-                    [sys.executable, "-m", "harness.cli", "virtual", "--inventory", str(self._source),
+                    [sys.executable, "-m", "esp_hil.cli", "virtual", "--inventory", str(self._source),
                      "--inventory-out", str(self.inventory_path), "--parent-fd", str(reader), *self._src],
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(reader,),
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},

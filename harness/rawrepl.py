@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from harness.errors import HilError
+from esp_hil.errors import HilError
 
 EOT = b"\x04"
 END = b"\x04>"

@@ -1,4 +1,4 @@
-"""Record every test result into the results store as it finishes (pytest side of harness.results).
+"""Record every test result into the results store as it finishes (pytest side of esp_hil.results).
 
 Only the controlling process writes: with pytest-xdist the workers' reports arrive
 in the controller's `pytest_runtest_logreport`, with the board each test ran on in
@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.properties import BOARD_PROP, INFO_PROP, PROBLEM_PROP, RECOVERY_PROP
-from harness.results import Ending
+from esp_hil import places
+from esp_hil.properties import BOARD_PROP, INFO_PROP, PROBLEM_PROP, RECOVERY_PROP
+from esp_hil.results import Ending
 
 _ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
@@ -32,15 +33,15 @@ _ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("esp-hil").addoption(
-        "--hil-results", metavar="PATH", help="results database (default: results/results.sqlite under the rootdir)")
+        "--hil-results", metavar="PATH", help="results database (default: results/results.sqlite of the project folder: the nearest at or above here with boards/ or firmware/)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return  # xdist worker: the controller records
-    from harness.results import ResultsStore
+    from esp_hil.results import ResultsStore
 
-    path = Path(config.getoption("--hil-results") or config.rootpath / "results" / "results.sqlite")
+    path = Path(config.getoption("--hil-results") or places.results_db(config.invocation_params.dir))
     path.parent.mkdir(parents=True, exist_ok=True)
     config.pluginmanager.register(Recorder(ResultsStore(path), config), "hil-recorder")
 
@@ -91,7 +92,7 @@ class Recorder:
                           recovery=props.get(RECOVERY_PROP))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from harness.plugin import POOL_KEY
+        from esp_hil.plugin import POOL_KEY
 
         if self.run_id is None:
             return  # no test ran: nothing to record

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from harness.board import Board
-from harness.errors import BoardLost, BoardTimeout, HilError
+from esp_hil.board import Board
+from esp_hil.errors import BoardLost, BoardTimeout, HilError
 
 Step = tuple[str, Callable[[], None]]
 

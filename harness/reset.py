@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from harness.errors import HilError
+from esp_hil.errors import HilError
 
 
 def hard_reset(port: Any, method: str, board_id: str = "") -> None:

@@ -27,8 +27,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Iterator
 
-from harness.errors import HilError
-from harness.secrets import redact
+from esp_hil.errors import HilError
+from esp_hil.secrets import redact
 
 SCHEMA_VERSION = 4
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")

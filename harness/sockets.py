@@ -2,7 +2,7 @@
 
 A board on Wi-Fi, or a virtual board sharing this host's stack, is reached with
 this host's own sockets. A board built from source lives in a network namespace of
-its own (`harness.virtual.tapnet`): its sockets are made inside that namespace by
+its own (`esp_hil.virtual.tapnet`): its sockets are made inside that namespace by
 the namespace's broker and handed over as descriptors, after which they are
 ordinary sockets. Peers and the WebREPL client take whichever the board has.
 """

@@ -14,8 +14,8 @@ from collections import defaultdict
 
 import pytest
 
-from harness.errors import BoardReset
-from harness.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP, SLOW_LINE_PROP
+from esp_hil.errors import BoardReset
+from esp_hil.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP, SLOW_LINE_PROP
 
 
 class Summary:

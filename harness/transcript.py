@@ -16,8 +16,8 @@ import time
 import weakref
 from dataclasses import dataclass
 
-from harness.outbound import clean
-from harness.secrets import StreamRedactor
+from esp_hil.outbound import clean
+from esp_hil.secrets import StreamRedactor
 
 TX = "tx"   # host to board
 RX = "rx"   # board to host

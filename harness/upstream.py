@@ -19,9 +19,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import device
-from harness.board import Board, DeviceError
-from harness.errors import BoardTimeout, HilError
+from esp_hil import device
+from esp_hil.board import Board, DeviceError
+from esp_hil.errors import BoardTimeout, HilError
 
 TEST_TIMEOUT = 30.0  # upstream's MICROPY_TEST_TIMEOUT default
 # Firmware without lwIP's asserts prints nothing there: not the test's output, it is reported apart.

@@ -6,7 +6,7 @@ instance the board plays (`multi_net/tcp_data.py::instance0[virtual-esp32]`), a
 single-instance file by its name (`net_hosted/accept_timeout.py::accept_timeout[virtual-esp32]`).
 They stand on the `board`/`net_board` fixtures like any test, so leases, soft reset,
 recovery, transcripts, results and reports are the same. The format's rules live
-in `harness.multitest` and `harness.upstream`; this module only collects and calls.
+in `esp_hil.multitest` and `esp_hil.upstream`; this module only collects and calls.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import multitest, ports, upstream
-from harness.board import Board
-from harness.distribution import ANY, ANY_ID
-from harness.errors import HilError
-from harness.inventory import Network
-from harness.network import attach_network
-from harness.plugin import POOL_KEY
+from esp_hil import multitest, ports, upstream
+from esp_hil.board import Board
+from esp_hil.distribution import ANY, ANY_ID
+from esp_hil.errors import HilError
+from esp_hil.inventory import Network
+from esp_hil.network import attach_network
+from esp_hil.plugin import POOL_KEY
 
 METRIC_PROP = "hil_output_metric"  # OUTPUT_METRIC lines of a multitest, one property each
 DEFECT_PROP = "hil_known_defect"  # a known-defect line a source build printed (left out of the comparison)

@@ -10,12 +10,12 @@ import signal
 import threading
 from pathlib import Path
 
-from harness import inventory
-from harness.virtual import faults, leftovers, lifetime
-from harness.virtual.faults import FAULTS
-from harness.virtual.rack import VirtualRack, specs_for, to_toml
-from harness.virtual.source.build import add_options as build_options
-from harness.virtual.source.build import recipe_from
+from esp_hil import inventory
+from esp_hil.virtual import faults, leftovers, lifetime
+from esp_hil.virtual.faults import FAULTS
+from esp_hil.virtual.rack import VirtualRack, specs_for, to_toml
+from esp_hil.virtual.source.build import add_options as build_options
+from esp_hil.virtual.source.build import recipe_from
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

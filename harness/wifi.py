@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import ast
 
-from harness import secrets
-from harness.board import Board, DeviceError
-from harness.errors import HilError
+from esp_hil import secrets
+from esp_hil.board import Board, DeviceError
+from esp_hil.errors import HilError
 
 JOIN_TIMEOUT = 30.0
 

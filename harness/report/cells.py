@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.distribution import ANY_ID
-from harness.results import Board, Result, ResultsStore, Run
+from esp_hil.distribution import ANY_ID
+from esp_hil.results import Board, Result, ResultsStore, Run
 
 PASSING = frozenset({"passed"})
 FAILING = frozenset({"failed", "error"})

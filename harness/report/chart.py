@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import html
 
-from harness.report import fmt
-from harness.report.model import HistoryPoint
-from harness.results import Run
+from esp_hil.report import fmt
+from esp_hil.report.model import HistoryPoint
+from esp_hil.results import Run
 
 COLORS = ("#0969da", "#bf3989", "#1a7f37", "#9a6700", "#8250df", "#cf222e", "#1b7c83", "#6e7781")
 WIDTH, HEIGHT = 880, 280

@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.errors import HilError
-from harness.report import fmt, model, render_html, render_json, render_md
-from harness.results import ResultsStore, merge
-from harness.outbound import clean
+from esp_hil import places
+from esp_hil.errors import HilError
+from esp_hil.report import fmt, model, render_html, render_json, render_md
+from esp_hil.results import ResultsStore, merge
+from esp_hil.outbound import clean
 
-DEFAULT_DB = Path("results") / "results.sqlite"
 RENDERERS = {"html": render_html.render, "md": render_md.render, "json": render_json.render}
 SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".json": "json"}
 
@@ -20,7 +20,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     report = subparsers.add_parser(
         "report", help="compare a run with a baseline: regressions first (HTML, Markdown or JSON)",
         description="Render a run of the results database, compared with a baseline run of the same suite.")
-    report.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"results database (default: {DEFAULT_DB})")
+    report.add_argument("--db", type=Path, default=places.results_db(), help="results database (default: %(default)s)")
     report.add_argument("--run", default="latest",
                         help="run id (or a unique prefix), or 'latest' (default: the last run that ran tests)")
     report.add_argument("--baseline", default="previous",
@@ -42,7 +42,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     merging.add_argument("-o", "--output", type=Path, required=True, help="database to write (created or added to)")
     merging.set_defaults(func=run_merge)
     listing = sub.add_parser("list", help="the runs in a results database, oldest first")
-    listing.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"results database (default: {DEFAULT_DB})")
+    listing.add_argument("--db", type=Path, default=places.results_db(), help="results database (default: %(default)s)")
     listing.add_argument("--suite", help="only runs of this suite")
     listing.set_defaults(func=run_list)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.report.model import Report
-from harness.results import Board, Ending, Run
+from esp_hil.report.model import Report
+from esp_hil.results import Board, Ending, Run
 
 SYMBOL = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭", "xfailed": "➖", "xpassed": "❗"}
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from harness.errors import HilError
-from harness.report import cells as cellmod
-from harness.report.cells import FAILING, PASSING, Cell, Key, verdict
-from harness.results import OUTCOMES, Board, ResultsStore, Run
+from esp_hil.errors import HilError
+from esp_hil.report import cells as cellmod
+from esp_hil.report.cells import FAILING, PASSING, Cell, Key, verdict
+from esp_hil.results import OUTCOMES, Board, ResultsStore, Run
 
 NO_BOARD = "no board"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import html
 
-from harness.report import fmt
-from harness.report.cells import FAILING, Cell
-from harness.report.chart import pass_rate_svg
-from harness.report.model import Change, Report
+from esp_hil.report import fmt
+from esp_hil.report.cells import FAILING, Cell
+from esp_hil.report.chart import pass_rate_svg
+from esp_hil.report.model import Change, Report
 
 LABEL = {"passed": "pass", "failed": "FAIL", "error": "ERROR", "skipped": "skip", "xfailed": "xfail",
          "xpassed": "XPASS"}

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness.report import fmt
-from harness.report.model import Change, Report
-from harness.results import Board, Run
+from esp_hil.report import fmt
+from esp_hil.report.model import Change, Report
+from esp_hil.results import Board, Run
 
 FORMAT = "esp-hil-report"
 VERSION = 1

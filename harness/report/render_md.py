@@ -9,9 +9,9 @@ from __future__ import annotations
 import html
 import re
 
-from harness.report import fmt
-from harness.report.cells import FAILING
-from harness.report.model import Change, Report
+from esp_hil.report import fmt
+from esp_hil.report.cells import FAILING
+from esp_hil.report.model import Change, Report
 
 LIMIT = 60_000
 TAIL_LINES = 15

@@ -12,8 +12,8 @@ from typing import Any
 from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
-from harness.errors import HilError
-from harness.transcript import RX, TX, Transcript
+from esp_hil.errors import HilError
+from esp_hil.transcript import RX, TX, Transcript
 
 # Bounds mpremote's blocking reads (raw-paste window): a board answers in ms. It is also
 # esptool's default command timeout, which matters when esptool drives this port: over

@@ -22,14 +22,14 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.frames import Frame, Opcode
 from websockets.sync.client import ClientConnection, connect
 
-from harness import secrets
-from harness.errors import HilError
-from harness.sockets import HOST, SocketMaker
-from harness.transcript import NOTE, RX, TX, Transcript
+from esp_hil import secrets
+from esp_hil.errors import HilError
+from esp_hil.sockets import HOST, SocketMaker
+from esp_hil.transcript import NOTE, RX, TX, Transcript
 
 DEFAULT_PORT = 8266
 PASSWORD_ENV = "HIL_WEBREPL_PASSWORD"
-READ_TIMEOUT = 3.0  # a pyserial-like read timeout, as in harness.transport.serial
+READ_TIMEOUT = 3.0  # a pyserial-like read timeout, as in esp_hil.transport.serial
 MAX_FRAME = 65535  # the board's websocket takes 16-bit frame lengths only
 REQUEST = struct.Struct("<2sBBQLH64s")  # WA, op, 0, 0, size, name length, name
 RESPONSE = struct.Struct("<2sH")  # WB, status
@@ -39,7 +39,7 @@ DENIED = b"Access denied"
 
 
 class WebreplClosed(OSError):
-    """The websocket is gone; an OSError so `harness.board` reports it as a lost link."""
+    """The websocket is gone; an OSError so `esp_hil.board` reports it as a lost link."""
 
 
 class _Connection(ClientConnection):
@@ -207,7 +207,7 @@ class WebsocketPort:
 
 
 class WebreplTransport(Transport):
-    """mpremote's transport interface over WebREPL, as `harness.board.Board` uses it."""
+    """mpremote's transport interface over WebREPL, as `esp_hil.board.Board` uses it."""
 
     # The raw REPL, raw-paste and exec/eval protocol, shared with the serial transport.
     read_until = SerialTransport.read_until
@@ -318,7 +318,7 @@ def open_webrepl(host: str, port: int = DEFAULT_PORT, password: str | None = Non
 
     `password` defaults to the HIL_WEBREPL_PASSWORD secret. `sockets` makes the TCP
     connection (the board's `board.sockets`). Call `enter_raw_repl()` (or hand the
-    transport to `harness.board.Board`) to run code.
+    transport to `esp_hil.board.Board`) to run code.
     """
     if password is None:
         password = secrets.get(PASSWORD_ENV)

@@ -8,20 +8,20 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from harness.virtual.baudmismatch import resample
-from harness.virtual.boot import boot_from_flash
-from harness.virtual.circuit import BOOTLOADER, FLASH, ResetCircuit
-from harness.virtual.flashstore import FlashStore
-from harness.virtual.flashwrite import SECTOR
-from harness.inventory import Network
-from harness.virtual.interpreter import Launch
-from harness.virtual.netns import Netns
-from harness.virtual.ptyport import PtyPort
-from harness.virtual.rom import RomBootloader
-from harness.virtual.runmode import RunMode
-from harness.virtual.server import Rfc2217Server
-from harness.virtual.tapnet import BOARD_IP, TapNetwork
-from harness.virtual.testimage import BOOT_OFFSET
+from esp_hil.virtual.baudmismatch import resample
+from esp_hil.virtual.boot import boot_from_flash
+from esp_hil.virtual.circuit import BOOTLOADER, FLASH, ResetCircuit
+from esp_hil.virtual.flashstore import FlashStore
+from esp_hil.virtual.flashwrite import SECTOR
+from esp_hil.inventory import Network
+from esp_hil.virtual.interpreter import Launch
+from esp_hil.virtual.netns import Netns
+from esp_hil.virtual.ptyport import PtyPort
+from esp_hil.virtual.rom import RomBootloader
+from esp_hil.virtual.runmode import RunMode
+from esp_hil.virtual.server import Rfc2217Server
+from esp_hil.virtual.tapnet import BOARD_IP, TapNetwork
+from esp_hil.virtual.testimage import BOOT_OFFSET
 
 log = logging.getLogger(__name__)
 

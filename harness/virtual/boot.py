@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import esptool.bin_image as bin_image
 from esptool.util import FatalError
 
-from harness.virtual.flashstore import FlashStore
-from harness.virtual.testimage import BOOT_OFFSET
+from esp_hil.virtual.flashstore import FlashStore
+from esp_hil.virtual.testimage import BOOT_OFFSET
 
 # The ROM's first lines after a power-on reset from flash (ESP32 at 115200; the ESP8266's
 # come at 74880 baud and look like garbage at 115200 on hardware: we print them readable).

@@ -27,8 +27,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from harness.errors import HilError
-from harness.virtual.leftovers import owned_name
+from esp_hil.errors import HilError
+from esp_hil.virtual.leftovers import owned_name
 
 FAULTS = ("kill", "hang", "drop", "vanish", "noise", "slow", "romlimit", "brownout", "netcut", "netup")
 

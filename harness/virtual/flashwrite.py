@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 
-from harness.virtual.flashstore import FlashStore
+from esp_hil.virtual.flashstore import FlashStore
 
 SECTOR = 0x1000
 SECTORS_PER_BLOCK = 16

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from harness.errors import HilError
-from harness.virtual import lifetime
+from esp_hil.errors import HilError
+from esp_hil.virtual import lifetime
 
 ENV_BINARY = "HIL_MICROPYTHON"
 CTRL_C = b"\x03"
@@ -56,7 +56,7 @@ class Launch:
     """How a board's interpreter is started: the binary, a wrapper, its environment and descriptors.
 
     A board built from source gets its TAP descriptor and address this way
-    (`harness.virtual.tapnet`); a board in a veth namespace gets `ip netns exec`.
+    (`esp_hil.virtual.tapnet`); a board in a veth namespace gets `ip netns exec`.
     """
 
     binary: str

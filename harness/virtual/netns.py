@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 
-from harness.errors import HilError
+from esp_hil.errors import HilError
 
 SUBNET = "10.213"
 

@@ -11,17 +11,17 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from harness.inventory import BoardSpec, Inventory, Network
-from harness.virtual.board import VirtualBoard
-from harness.virtual.faults import FaultControl
-from harness.virtual.source.build import Recipe
-from harness.virtual.source.build import build as build_firmware
-from harness.virtual.leftovers import owned_tempdir
-from harness.virtual.testimage import build
+from esp_hil.inventory import BoardSpec, Inventory, Network
+from esp_hil.virtual.board import VirtualBoard
+from esp_hil.virtual.faults import FaultControl
+from esp_hil.virtual.source.build import Recipe
+from esp_hil.virtual.source.build import build as build_firmware
+from esp_hil.virtual.leftovers import owned_tempdir
+from esp_hil.virtual.testimage import build
 
 # What a new virtual board's flash holds, as boards come from the factory with a firmware.
 DEFAULT_FIRMWARE = b"esp-hil virtual board firmware (runs the MicroPython unix port)"
-from harness.virtual.interpreter import find_micropython
+from esp_hil.virtual.interpreter import find_micropython
 
 
 class VirtualRack:

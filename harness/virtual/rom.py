@@ -30,11 +30,11 @@ from typing import Callable
 
 import esptool
 
-from harness.virtual import slip
-from harness.virtual.chips import ChipRegisters
-from harness.virtual.circuit import BOOTLOADER, FLASH
-from harness.virtual.flashstore import FlashStore
-from harness.virtual.flashwrite import FlashWrite, WriteError, esp8266_rom_erase_sectors, SECTOR
+from esp_hil.virtual import slip
+from esp_hil.virtual.chips import ChipRegisters
+from esp_hil.virtual.circuit import BOOTLOADER, FLASH
+from esp_hil.virtual.flashstore import FlashStore
+from esp_hil.virtual.flashwrite import FlashWrite, WriteError, esp8266_rom_erase_sectors, SECTOR
 
 CMD = {
     "FLASH_BEGIN": 0x02, "FLASH_DATA": 0x03, "FLASH_END": 0x04,

@@ -15,8 +15,8 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from harness.virtual.interpreter import Interpreter, Launch
-from harness.virtual.lineends import BoardLineEnds
+from esp_hil.virtual.interpreter import Interpreter, Launch
+from esp_hil.virtual.lineends import BoardLineEnds
 
 SOFT_REBOOT = b"MPY: soft reboot\r\n"
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"

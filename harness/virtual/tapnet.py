@@ -28,8 +28,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.errors import HilError
-from harness.virtual.lifetime import die_with_parent
+from esp_hil.errors import HilError
+from esp_hil.virtual.lifetime import die_with_parent
 
 HOST_IP = "10.213.0.1"   # this host's side of the TAP, inside the namespace
 BOARD_IP = "10.213.0.2"  # the board's lwIP
@@ -73,7 +73,7 @@ class TapNetwork:
         unshare = ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--net"]
         self.socket_path.unlink(missing_ok=True)
         self._proc = subprocess.Popen(
-            [*unshare, "--", sys.executable, "-m", "harness.virtual.tapnet", "--control-fd", str(theirs.fileno()),
+            [*unshare, "--", sys.executable, "-m", "esp_hil.virtual.tapnet", "--control-fd", str(theirs.fileno()),
              "--listen", str(self.socket_path)],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, preexec_fn=die_with_parent,
@@ -207,7 +207,7 @@ def _answer(sel: selectors.BaseSelector, conn) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.virtual.tapnet")
+    parser = argparse.ArgumentParser(prog="python -m esp_hil.virtual.tapnet")
     parser.add_argument("--control-fd", type=int, required=True)
     parser.add_argument("--listen", required=True)
     args = parser.parse_args(argv)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
-from harness.device import LISTEN
-from harness.network import server_port
+from esp_hil.device import LISTEN
+from esp_hil.network import server_port
 
 # The board listens, prints LISTENING, then sleeps so the host connects, sends and
 # closes before accept() runs; then it reads to EOF and reports what it got.

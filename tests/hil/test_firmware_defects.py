@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from harness.network import server_port
+from esp_hil.network import server_port
 
 ASSERTION = "lwIP assertion failed"
 

@@ -9,7 +9,7 @@ already freed.
 
 from __future__ import annotations
 
-from harness.device import ERRNO_NAME, GO, LISTEN, WAIT_GO, printed_lines
+from esp_hil.device import ERRNO_NAME, GO, LISTEN, WAIT_GO, printed_lines
 
 REQUEST = b"GET / HTTP/1.0\r\n\r\n"
 

@@ -8,7 +8,7 @@ at most one segment per recv, peeking included: each send here is one short segm
 
 from __future__ import annotations
 
-from harness.device import GO, LISTEN, WAIT_GO, printed_lines
+from esp_hil.device import GO, LISTEN, WAIT_GO, printed_lines
 
 SERVER = LISTEN + """
 c, _ = s.accept()

@@ -7,7 +7,7 @@ from) in place: a peek then a recvfrom see the same datagram from the same sende
 
 from __future__ import annotations
 
-from harness.device import GO, WAIT_GO, printed_lines
+from esp_hil.device import GO, WAIT_GO, printed_lines
 
 SERVER = """
 import socket

@@ -20,7 +20,7 @@ import random
 import pytest
 from websockets.frames import Frame, Opcode
 
-from harness.errors import HilError
+from esp_hil.errors import HilError
 
 pytestmark = pytest.mark.needs("webrepl")
 

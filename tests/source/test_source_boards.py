@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.virtual.source import mutations
-from harness.virtual.source.build import Recipe, build
-from harness.virtual.source.mutations_cli import run_suite
+from esp_hil.virtual.source import mutations
+from esp_hil.virtual.source.build import Recipe, build
+from esp_hil.virtual.source.mutations_cli import run_suite
 
 SRC = os.environ.get("HIL_MICROPYTHON_SRC", "")
 pytestmark = pytest.mark.skipif(not SRC, reason="set HIL_MICROPYTHON_SRC to a MicroPython checkout "
@@ -89,7 +89,7 @@ class _served:
         self._kill = kill
 
     def __enter__(self) -> "_served":
-        self.proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "virtual", "--chip", "esp8266",
+        self.proc = subprocess.Popen([sys.executable, "-m", "esp_hil.cli", "virtual", "--chip", "esp8266",
                                       "--micropython-src", SRC, "--inventory-out", str(self._out)],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV)
         line = self.proc.stdout.readline()
@@ -110,7 +110,7 @@ def _tree(pid: int) -> dict[int, int]:
 
 
 def _alive(procs: dict[int, int]) -> list[int]:
-    from harness.virtual.leftovers import process_start
+    from esp_hil.virtual.leftovers import process_start
 
     return [pid for pid, start in procs.items() if process_start(pid) == start]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.inventory import BoardSpec
+from esp_hil.inventory import BoardSpec
 
 
 def run_on(pytester: pytest.Pytester, spec: BoardSpec, db: Path, *args: str) -> pytest.RunResult:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from harness.virtual.leftovers import owner, process_start
+from esp_hil.virtual.leftovers import owner, process_start
 
 RUN_MARK = "HIL_TEST_RUN"  # set in a run's environment: every process it starts inherits it
 

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from harness.board import Board
-from harness.inventory import BoardSpec
-from harness.virtual.rack import VirtualRack, specs_for
+from esp_hil.board import Board
+from esp_hil.inventory import BoardSpec
+from esp_hil.virtual.rack import VirtualRack, specs_for
 
 
 

@@ -10,8 +10,8 @@ import time
 
 import serial
 
-from harness.board import Board
-from harness.flash import Flasher
+from esp_hil.board import Board
+from esp_hil.flash import Flasher
 from tests.system.test_flash import _firmware, chip_rack  # noqa: F401 - the fixture, both chips
 
 

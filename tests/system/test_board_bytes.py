@@ -14,11 +14,11 @@ import time
 
 import pytest
 
-from harness.board import DeviceError
-from harness.errors import HilError
-from harness.results import ResultsStore
-from harness.transcript import TX
-from harness.virtual import faults
+from esp_hil.board import DeviceError
+from esp_hil.errors import HilError
+from esp_hil.results import ResultsStore
+from esp_hil.transcript import TX
+from esp_hil.virtual import faults
 from tests.support import bench
 
 
@@ -79,7 +79,7 @@ def test_control_characters_reach_no_reader_raw(pytester, spec, tmp_path):
     outputs = {"terminal": "\n".join(result.outlines + result.errlines)}
     for fmt in ("md", "html"):
         report = tmp_path / f"report.{fmt}"
-        subprocess.run([sys.executable, "-m", "harness.cli", "report", "--db", str(db), "-o", str(report)],
+        subprocess.run([sys.executable, "-m", "esp_hil.cli", "report", "--db", str(db), "-o", str(report)],
                        check=True, capture_output=True)
         outputs[fmt] = report.read_text()
     with ResultsStore(db, create=False) as store:

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from harness.board import Board, DeviceError
-from harness.errors import BoardReset, BoardTimeout
+from esp_hil.board import Board, DeviceError
+from esp_hil.errors import BoardReset, BoardTimeout
 
 
 def test_exec_and_eval(session):
@@ -88,8 +88,8 @@ def test_filesystem_is_the_boards_own_folder(session, vboard):
 
 
 def test_a_board_without_firmware_is_reported_as_such(tmp_path):
-    from harness.errors import HilError
-    from harness.virtual.rack import VirtualRack, specs_for
+    from esp_hil.errors import HilError
+    from esp_hil.virtual.rack import VirtualRack, specs_for
 
     rack = VirtualRack(specs_for("esp32", 1), workdir=tmp_path / "blank", blank=True)
     spec = rack.start().boards[0]
@@ -103,7 +103,7 @@ def test_a_board_without_firmware_is_reported_as_such(tmp_path):
 
 
 def test_a_port_held_by_another_program_is_one_clear_line(session, spec):
-    from harness.errors import HilError
+    from esp_hil.errors import HilError
 
     with pytest.raises(HilError) as info:
         Board.open(spec)  # `session` holds the port, as a terminal program would

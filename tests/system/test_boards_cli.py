@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from harness.lease import Lease
+from esp_hil.lease import Lease
 
 
 def test_table_with_probe(tmp_path, rack, monkeypatch):
@@ -17,7 +17,7 @@ def test_table_with_probe(tmp_path, rack, monkeypatch):
                    '[[board]]\nid = "gone"\nchip = "esp8266"\nport = "rfc2217://127.0.0.1:9"\n\n'
                    '[[board]]\nid = "held"\nchip = "esp32"\nport = "rfc2217://127.0.0.1:10"\n')
     with Lease.acquire("held", key="rfc2217://127.0.0.1:10"):
-        done = subprocess.run([sys.executable, "-m", "harness.cli", "boards", "--boards", str(inv), "--probe"],
+        done = subprocess.run([sys.executable, "-m", "esp_hil.cli", "boards", "--boards", str(inv), "--probe"],
                               capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = {line.split()[0]: line for line in done.stdout.splitlines()[1:]}

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from harness.errors import BoardLost, BoardTimeout, HilError
-from harness.recovery import recover
-from harness.virtual import faults
+from esp_hil.errors import BoardLost, BoardTimeout, HilError
+from esp_hil.recovery import recover
+from esp_hil.virtual import faults
 
 
 def test_killed_interpreter_reboots_and_interrupt_is_enough(session, vboard):
@@ -83,14 +83,14 @@ def test_a_quarantine_names_what_the_board_itself_said(session, vboard, monkeypa
 
 def test_fault_from_the_command_line(tmp_path):
     out = tmp_path / "live.toml"
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "virtual", "--inventory-out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "esp_hil.cli", "virtual", "--inventory-out", str(out)],
                             stdout=subprocess.PIPE, text=True)
     try:
         url = proc.stdout.readline().split()[1]
-        done = subprocess.run([sys.executable, "-m", "harness.cli", "fault", url, "noise", "16"],
+        done = subprocess.run([sys.executable, "-m", "esp_hil.cli", "fault", url, "noise", "16"],
                               capture_output=True, text=True, timeout=30)
         assert done.returncode == 0 and "noise applied" in done.stdout
-        bad = subprocess.run([sys.executable, "-m", "harness.cli", "fault", "rfc2217://127.0.0.1:1", "kill"],
+        bad = subprocess.run([sys.executable, "-m", "esp_hil.cli", "fault", "rfc2217://127.0.0.1:1", "kill"],
                              capture_output=True, text=True, timeout=30)
         assert bad.returncode == 2 and "no virtual board serves rfc2217://127.0.0.1:1" in bad.stderr
     finally:

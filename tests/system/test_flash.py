@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from esptool import cmds
 
-from harness.board import Board
-from harness.errors import HilError
-from harness.firmware import Catalog
-from harness.flash import Flasher
-from harness.virtual import faults
-from harness.virtual.rack import VirtualRack, specs_for
-from harness.virtual.testimage import BOOT_OFFSET, build
+from esp_hil.board import Board
+from esp_hil.errors import HilError
+from esp_hil.firmware import Catalog
+from esp_hil.flash import Flasher
+from esp_hil.virtual import faults
+from esp_hil.virtual.rack import VirtualRack, specs_for
+from esp_hil.virtual.testimage import BOOT_OFFSET, build
 
 CHIPS = ["esp32", "esp8266"]
 
@@ -153,7 +153,7 @@ def test_hil_flash_on_a_bench_port(tmp_path):
     try:
         _, _, image = _firmware(tmp_path, "esp8266")
         for verbose in ([], ["-v"]):
-            done = subprocess.run([sys.executable, "-m", "harness.cli", "flash", "--port", spec.url, "--chip",
+            done = subprocess.run([sys.executable, "-m", "esp_hil.cli", "flash", "--port", spec.url, "--chip",
                                    "esp8266", str(image), "--force", *verbose], capture_output=True, text=True,
                                   timeout=120)
             assert done.returncode == 0, done.stdout + done.stderr

@@ -13,15 +13,15 @@ import sys
 
 import pytest
 
-from harness import inventory
-from harness.board import Board
+from esp_hil import inventory
+from esp_hil.board import Board
 from tests.support import runs
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_serves_boards_and_cleans_up(tmp_path, signum):
     out = tmp_path / "live.toml"
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "virtual", "--chip", "esp8266", "--count", "2",
+    proc = subprocess.Popen([sys.executable, "-m", "esp_hil.cli", "virtual", "--chip", "esp8266", "--count", "2",
                              "--inventory-out", str(out)], stdout=subprocess.PIPE, text=True)
     try:
         lines = [proc.stdout.readline().split() for _ in range(2)]
@@ -47,7 +47,7 @@ def test_serves_boards_and_cleans_up(tmp_path, signum):
 
 def test_no_unix_port_is_one_line(tmp_path):
     env = {**os.environ, "HIL_MICROPYTHON": str(tmp_path / "nothing")}
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "virtual"], env=env,
+    done = subprocess.run([sys.executable, "-m", "esp_hil.cli", "virtual"], env=env,
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1

@@ -25,20 +25,20 @@ import pytest
 
 pytest.importorskip("labgrid.remote.client", reason="labgrid not installed (pip install 'esp-hil[labgrid]')")
 
-from harness import labgrid_cli  # noqa: E402
-from harness.board import Board  # noqa: E402
-from harness.errors import HilError  # noqa: E402
-from harness.inventory import BoardSpec  # noqa: E402
-from harness.labgrid import (  # noqa: E402
+from esp_hil import labgrid_cli  # noqa: E402
+from esp_hil.board import Board  # noqa: E402
+from esp_hil.errors import HilError  # noqa: E402
+from esp_hil.inventory import BoardSpec  # noqa: E402
+from esp_hil.labgrid import (  # noqa: E402
     LabgridPlace, _pb, _run, _with_session, from_url, is_labgrid_url, release_stale, serial_package_problem, show,
 )
-from harness.virtual.rack import VirtualRack, specs_for  # noqa: E402
+from esp_hil.virtual.rack import VirtualRack, specs_for  # noqa: E402
 
 BIN = Path(sys.executable).parent
 PLACE = "esp-a"
 HOLD = """\
 import sys, time
-from harness.labgrid import LabgridPlace
+from esp_hil.labgrid import LabgridPlace
 print(LabgridPlace(sys.argv[1], sys.argv[2]).acquire(10), flush=True)
 time.sleep(120)
 """

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.virtual.leftovers import process_start
+from esp_hil.virtual.leftovers import process_start
 from tests.support import runs
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -63,7 +63,7 @@ def test_a_run_stopped_mid_test_leaves_nothing_of_its_own(tmp_path, signum, args
             sockets = runs.listening(processes)
             files = set(tmp.glob("hil-*"))
             commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in processes]
-            assert any(b"harness.cli\0virtual" in c for c in commands) and any(b"micropython" in c for c in commands)
+            assert any(b"esp_hil.cli\0virtual" in c for c in commands) and any(b"micropython" in c for c in commands)
             assert sockets, "the board's RFC 2217 port"
             assert {f.name.split("-")[1] for f in files} == {"rack", "virtual", "fault"}
             assert runs.owned_by(processes, tmp) == files
@@ -84,7 +84,7 @@ def test_a_run_stopped_mid_test_leaves_nothing_of_its_own(tmp_path, signum, args
 
 def _rack(tmp_path: Path, env: dict, started: list[subprocess.Popen]) -> tuple[subprocess.Popen, str]:
     """`hil virtual` with one board (added to `started`), and its board's URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "virtual",
+    proc = subprocess.Popen([sys.executable, "-m", "esp_hil.cli", "virtual",
                              "--inventory-out", str(tmp_path / f"{len(started)}.toml")],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     started.append(proc)
@@ -111,7 +111,7 @@ def test_a_killed_rack_takes_its_interpreter_and_the_next_rack_sweeps_only_its_l
             assert new.wait(timeout=15) == 0
             assert not any(f.exists() for f in left)
             assert all(f.exists() for f in kept)
-            faulted = subprocess.run([sys.executable, "-m", "harness.cli", "fault", live_url, "noise", "4"],
+            faulted = subprocess.run([sys.executable, "-m", "esp_hil.cli", "fault", live_url, "noise", "4"],
                                      cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
             assert faulted.returncode == 0, faulted.stderr
         finally:
@@ -122,7 +122,7 @@ def test_a_killed_rack_takes_its_interpreter_and_the_next_rack_sweeps_only_its_l
 
 PARENT = """
 import subprocess, sys, threading, time
-from harness.virtual import lifetime
+from esp_hil.virtual import lifetime
 
 started = []
 thread = threading.Thread(target=lambda: started.append(lifetime.popen(["sleep", "300"])))
@@ -150,7 +150,7 @@ def test_children_die_with_their_parent_though_a_thread_now_gone_started_them():
 
 ORPHAN = """
 import os, signal, subprocess, sys, time
-from harness.virtual import lifetime
+from esp_hil.virtual import lifetime
 
 def parent_dies_first():
     parent = os.getppid()

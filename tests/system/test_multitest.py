@@ -82,7 +82,7 @@ def test_pass_fail_skip_with_a_diff_per_instance(pytester, tree, spec):
 def test_two_runs_at_once_do_not_collide_on_ports(pytester, tree, rack, tmp_path):
     """Both boards share this host's stack; each run moves PORT = 8000 to a block of its own."""
     (tree / "multi_net" / "tcp_ok.py").write_text(TCP)
-    from harness.virtual.rack import VirtualRack, specs_for
+    from esp_hil.virtual.rack import VirtualRack, specs_for
 
     other = VirtualRack(specs_for("esp32", 1), workdir=tmp_path / "rack2")
     other.start()
@@ -107,7 +107,7 @@ def test_two_runs_at_once_do_not_collide_on_ports(pytester, tree, rack, tmp_path
 def test_the_other_instance_on_a_second_board(pytester, tree, rack, tmp_path):
     """--hil-multitest-peer=board: each board in turn is instance0, the other one instance1."""
     (tree / "multi_net" / "tcp_ok.py").write_text(TCP)
-    from harness.virtual.rack import VirtualRack, specs_for
+    from esp_hil.virtual.rack import VirtualRack, specs_for
 
     other = VirtualRack(specs_for("esp8266", 1), workdir=tmp_path / "rack2")
     other.start()

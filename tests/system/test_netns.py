@@ -7,11 +7,11 @@ import socket
 
 import pytest
 
-from harness.board import Board
-from harness.network import attach_network
-from harness.peer import Peers
-from harness.virtual import faults
-from harness.virtual.rack import VirtualRack, specs_for
+from esp_hil.board import Board
+from esp_hil.network import attach_network
+from esp_hil.peer import Peers
+from esp_hil.virtual import faults
+from esp_hil.virtual.rack import VirtualRack, specs_for
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root")
 

@@ -78,7 +78,7 @@ def test_unreachable_port_is_one_line_plus_one_short_line_per_test(pytester, arg
 
 QUARANTINE = '''
 import pytest
-from harness.virtual import faults
+from esp_hil.virtual import faults
 
 @pytest.mark.parametrize("n", range(3))
 def test_step(board, n):
@@ -90,7 +90,7 @@ def test_step(board, n):
 
 
 def test_a_lost_board_is_quarantined_and_the_others_carry_on(pytester, tmp_path):
-    from harness.virtual.rack import VirtualRack, specs_for
+    from esp_hil.virtual.rack import VirtualRack, specs_for
 
     rack = VirtualRack(specs_for("esp32", 2), workdir=tmp_path / "rack")
     live = rack.start().boards
@@ -118,7 +118,7 @@ port = "{live[1].url}"
 
 RECOVERY = '''
 import pytest
-from harness.virtual import faults
+from esp_hil.virtual import faults
 
 @pytest.mark.parametrize("n", range(3))
 def test_step(board, n):
@@ -134,7 +134,7 @@ def test_skipped_after_a_recovery(board):
 
 
 def test_a_hung_board_is_brought_back_and_the_run_says_how(pytester, spec, tmp_path):
-    from harness.results import ResultsStore
+    from esp_hil.results import ResultsStore
 
     db = tmp_path / "results.sqlite"
     pytester.makepyfile(test_r=RECOVERY)
@@ -153,7 +153,7 @@ def test_a_hung_board_is_brought_back_and_the_run_says_how(pytester, spec, tmp_p
 
 BROWNOUT = '''
 import pytest
-from harness.virtual import faults
+from esp_hil.virtual import faults
 
 @pytest.mark.parametrize("n", range(2))
 def test_step(board, n):
@@ -165,8 +165,8 @@ def test_step(board, n):
 
 
 def test_a_board_whose_firmware_was_damaged_is_reflashed_when_the_run_has_firmware(pytester):
-    from harness.firmware import Catalog
-    from harness.virtual.testimage import build
+    from esp_hil.firmware import Catalog
+    from esp_hil.virtual.testimage import build
 
     image = pytester.path / "fw.bin"
     image.write_bytes(build("esp32", b"MicroPython v1.24.1 reflash test " + bytes(range(256)) * 16))
@@ -204,8 +204,8 @@ tags = ["lwip"]
 
 @pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "-v"])
 def test_firmware_is_flashed_on_every_board_side_by_side_before_the_tests(pytester, verbose):
-    from harness.firmware import Catalog
-    from harness.virtual.testimage import build
+    from esp_hil.firmware import Catalog
+    from esp_hil.virtual.testimage import build
 
     image = pytester.path / "fw.bin"
     image.write_bytes(build("esp32", b"MicroPython v1.24.1 plugin test " + bytes(range(256)) * 32))

@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from harness import pool as poolmod
-from harness.inventory import Inventory
-from harness.pool import BoardPool, BoardUnavailable, Unavailable
-from harness.virtual import faults
+from esp_hil import pool as poolmod
+from esp_hil.inventory import Inventory
+from esp_hil.pool import BoardPool, BoardUnavailable, Unavailable
+from esp_hil.virtual import faults
 
-HOLD = ("import sys, time; from harness.lease import Lease; l = Lease.acquire('other', key=sys.argv[1]); "
+HOLD = ("import sys, time; from esp_hil.lease import Lease; l = Lease.acquire('other', key=sys.argv[1]); "
         "print('held', flush=True); sys.stdin.read()")
 
 

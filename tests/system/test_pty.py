@@ -6,8 +6,8 @@ import time
 
 import serial
 
-from harness import inventory
-from harness.virtual.rack import VirtualRack, specs_for, to_toml
+from esp_hil import inventory
+from esp_hil.virtual.rack import VirtualRack, specs_for, to_toml
 
 
 def _answer(port: serial.Serial, line: bytes, until: bytes, timeout: float = 10) -> bytes:

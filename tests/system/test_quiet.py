@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.virtual import faults
+from esp_hil.virtual import faults
 
 
 def test_a_clean_run_prints_no_warning(pytester, spec):

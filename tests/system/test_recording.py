@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from harness.cli import main as cli_main
-from harness.results import Ending, ResultsStore
+from esp_hil.cli import main as cli_main
+from esp_hil.results import Ending, ResultsStore
 
 MIXED = '''
 import pytest

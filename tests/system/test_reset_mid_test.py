@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from harness.errors import BoardReset
-from harness.results import ResultsStore
-from harness.virtual import faults
+from esp_hil.errors import BoardReset
+from esp_hil.results import ResultsStore
+from esp_hil.virtual import faults
 from tests.support import bench
 
 DIED = "virtual-board: interpreter died (signal 9), rebooting"
@@ -51,7 +51,7 @@ def test_a_chip_reset_prints_its_rom_line(session, vboard):
 
 KILLED = '''
 import threading
-from harness.virtual import faults
+from esp_hil.virtual import faults
 
 def test_killed_mid_test(board):
     job = board.start("import time\\nprint('up')\\ntime.sleep(30)")
@@ -75,6 +75,6 @@ def test_the_run_fails_the_test_with_the_line_and_records_a_recovery(pytester, s
         killed, after = store.results(store.run("latest").id)
         transcript = store.transcript(killed)
     assert killed.duration < 2.5  # the kill came 0.3 s in
-    assert killed.message == f"harness.errors.BoardReset: board 'bench': board reset during the test: {DIED}"
+    assert killed.message == f"esp_hil.errors.BoardReset: board 'bench': board reset during the test: {DIED}"
     assert killed.recovery == BoardReset.STEP and after.outcome == "passed"
     assert DIED in transcript

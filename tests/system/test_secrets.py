@@ -48,7 +48,7 @@ def test_no_output_of_a_run_holds_a_secret(pytester, spec, tmp_path, monkeypatch
     assert b"***" in outputs["terminal"]  # the transcript was shown, masked
     for fmt in ("md", "html", "json"):
         report = tmp_path / f"report.{fmt}"
-        subprocess.run([sys.executable, "-m", "harness.cli", "report", "--db", str(db), "-o", str(report)],
+        subprocess.run([sys.executable, "-m", "esp_hil.cli", "report", "--db", str(db), "-o", str(report)],
                        check=True, capture_output=True)
     for path in tmp_path.rglob("*"):
         if path.is_file():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import inventory
+from esp_hil import inventory
 
 SRC = os.environ.get("HIL_MICROPYTHON_SRC", "")
 pytestmark = pytest.mark.skipif(not SRC, reason="set HIL_MICROPYTHON_SRC to a MicroPython tree (CI unpacks one)")
@@ -42,7 +42,7 @@ def _copy_runner(src: Path, dest: Path) -> Path:
 def test_run_tests_passes_basics_through_the_pty(tmp_path):
     tests = _copy_runner(Path(SRC), tmp_path / "mp")
     out = tmp_path / "live.toml"
-    rack = subprocess.Popen([sys.executable, "-m", "harness.cli", "virtual", "--pty", "--inventory-out", str(out)],
+    rack = subprocess.Popen([sys.executable, "-m", "esp_hil.cli", "virtual", "--pty", "--inventory-out", str(out)],
                             stdout=subprocess.PIPE, text=True)
     try:
         board_id, url, pty = rack.stdout.readline().split()

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.board import Board
-from harness.errors import BoardLost, HilError
-from harness.transcript import Transcript
-from harness.transport.webrepl import WebreplTransport, open_webrepl
-from harness.virtual.webrepl import VirtualWebrepl
+from esp_hil.board import Board
+from esp_hil.errors import BoardLost, HilError
+from esp_hil.transcript import Transcript
+from esp_hil.transport.webrepl import WebreplTransport, open_webrepl
+from esp_hil.virtual.webrepl import VirtualWebrepl
 
 PASSWORD = "Pw4test9"  # 8 characters: a board takes 4 to 9
 
@@ -184,7 +184,7 @@ def test_uart_and_webrepl_sessions_share_one_repl_and_resync(endpoint, spec):
     sessions on one REPL, each resynchronising after the other talked, a frame split in time."""
     from websockets.frames import Frame, Opcode
 
-    from fixtures.webrepl import WebreplServer
+    from esp_hil.fixtures.webrepl import WebreplServer
 
     uart = Board.open(spec)
     web = WebreplServer(uart, "127.0.0.1", endpoint.port, PASSWORD).connect()

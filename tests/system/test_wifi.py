@@ -1,7 +1,7 @@
 """The Wi-Fi join code, run on a virtual board against a scripted `network` module.
 
 The unix port has no network.WLAN; these tests put a small scripted one on the
-board's filesystem so the real join code (harness.wifi) runs on a real interpreter:
+board's filesystem so the real join code (esp_hil.wifi) runs on a real interpreter:
 joins, wrong password, no AP, timeout, and the password never shows.
 """
 
@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from harness import wifi
-from harness.errors import HilError
+from esp_hil import wifi
+from esp_hil.errors import HilError
 
 FAKE_NETWORK = '''
 import json

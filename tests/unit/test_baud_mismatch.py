@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.virtual.baudmismatch import resample
+from esp_hil.virtual.baudmismatch import resample
 
 LINE = b">>> print(6 * 7)\r\n42\r\n"
 

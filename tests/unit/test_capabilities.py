@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.capabilities import LWIP_BSD, LWIP_RAW, POSIX, Capabilities
+from esp_hil.capabilities import LWIP_BSD, LWIP_RAW, POSIX, Capabilities
 
 BASE = {"version": "1.28.0", "machine": "", "socket": True, "poll": True, "dupterm": True,
         "webrepl": True, "wlan": True, "lwip_module": False, "errno": {"EAGAIN": 11}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from harness.virtual.circuit import BOOTLOADER, FLASH, ResetCircuit
+from esp_hil.virtual.circuit import BOOTLOADER, FLASH, ResetCircuit
 
 
 class Recorder:

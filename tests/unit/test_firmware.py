@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.errors import HilError
-from harness.firmware import Catalog, describe
-from harness.virtual.testimage import build
+from esp_hil.cli import main
+from esp_hil.errors import HilError
+from esp_hil.firmware import Catalog, describe
+from esp_hil.virtual.testimage import build
 
 
 @pytest.fixture

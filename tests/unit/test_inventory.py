@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import inventory
-from harness.errors import HilError
+from esp_hil import inventory, places
+from esp_hil.errors import HilError
 
 GOOD = """
 [[board]]
@@ -40,7 +40,7 @@ def test_good_inventory_loads(tmp_path):
 
 
 def test_default_virtual_inventory_loads():
-    inv = inventory.load(inventory.DEFAULT_INVENTORY)
+    inv = inventory.load(places.rack())
     assert inv.boards and all(b.virtual for b in inv.boards)
 
 
@@ -76,5 +76,5 @@ def test_missing_file(tmp_path):
 
 
 def test_rack_example_loads():
-    inv = inventory.load(inventory.DEFAULT_INVENTORY.parent / "rack-example.toml")
+    inv = inventory.load(places.rack().parent / "rack-example.toml")
     assert {b.id for b in inv.boards} >= {"rack1-esp8266-a", "rack2-esp8266-b"}

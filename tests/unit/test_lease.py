@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from harness.errors import BoardBusy, HilError
-from harness.lease import Lease, holder_of
+from esp_hil.errors import BoardBusy, HilError
+from esp_hil.lease import Lease, holder_of
 
-HOLD = "import sys, time; from harness.lease import Lease; l = Lease.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)"
+HOLD = "import sys, time; from esp_hil.lease import Lease; l = Lease.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)"
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,8 @@ import os
 import subprocess
 import time
 
-from harness.virtual import leftovers
-from harness.virtual.leftovers import owner, owner_tag, process_start, sweep
+from esp_hil.virtual import leftovers
+from esp_hil.virtual.leftovers import owner, owner_tag, process_start, sweep
 
 
 def _ended(argv: list[str], reap: bool) -> tuple[subprocess.Popen, int]:

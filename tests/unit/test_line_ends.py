@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from harness.virtual.lineends import BoardLineEnds
+from esp_hil.virtual.lineends import BoardLineEnds
 
 
 def _feed(*chunks: bytes) -> bytes:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import multitest, ports
-from harness.multitest import MultitestFile
-from harness.upstream import KNOWN_DEFECT
+from esp_hil import multitest, ports
+from esp_hil.multitest import MultitestFile
+from esp_hil.upstream import KNOWN_DEFECT
 
 PROTOCOL = '''
 PORT = 8000
@@ -116,14 +116,14 @@ def test_port_blocks_are_never_shared(tmp_path, monkeypatch):
     ('print("CustomPollable.ioctl", "os.path")', None),
 ])
 def test_internet_is_recognised(source, reason):
-    from harness.upstream import needs_internet
+    from esp_hil.upstream import needs_internet
 
     found = needs_internet(Path("net_hosted/x.py"), source)
     assert (found is None) if reason is None else (reason in found)
 
 
 def test_single_instance_verdicts(tmp_path):
-    from harness.upstream import judge
+    from esp_hil.upstream import judge
 
     path = tmp_path / "t.py"
     path.write_text("print('hi')\n")
@@ -139,7 +139,7 @@ def test_single_instance_verdicts(tmp_path):
 
 
 def test_names_as_in_micropythons_tree(tmp_path):
-    from harness.upstream_plugin import tree_name
+    from esp_hil.upstream_plugin import tree_name
 
     tests = tmp_path / "micropython" / "tests"
     (tests / "multi_net").mkdir(parents=True)
@@ -238,7 +238,7 @@ def test_tox_upstream_is_skipped_with_the_reason_without_a_tree(monkeypatch, cap
 
 
 def test_a_board_whose_session_reports_the_reset_is_rebooted_and_back(monkeypatch):
-    from harness.errors import HilError
+    from esp_hil.errors import HilError
 
     class Resetting(_Job):
         stdout_ended = False  # the program never ends: the board resets under it
@@ -260,7 +260,7 @@ def test_a_board_whose_session_reports_the_reset_is_rebooted_and_back(monkeypatc
 
 
 def test_flaky_files_are_upstreams_list_from_the_tree_and_ours(tmp_path, monkeypatch):
-    from harness.upstream import flaky_reason
+    from esp_hil.upstream import flaky_reason
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "run-tests.py").write_text(textwrap.dedent("""\
         flaky_tests_to_ignore = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from harness.outbound import clean, visible
-from harness.report import cli
-from harness.results import ResultsStore
+from esp_hil.outbound import clean, visible
+from esp_hil.report import cli
+from esp_hil.results import ResultsStore
 
 HOSTILE = "clear\x1b[2J title\x1b]0;pwned\x07 nul\x00 cr\rover del\x7f csi\x9b end"
 

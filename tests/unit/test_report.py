@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HilError
-from harness.outbound import clean
-from harness.report import build, cli, fmt, render_html, render_json, render_md
-from harness.report.cells import row_name
-from harness.results import Ending, ResultsStore
+from esp_hil.errors import HilError
+from esp_hil.outbound import clean
+from esp_hil.report import build, cli, fmt, render_html, render_json, render_md
+from esp_hil.report.cells import row_name
+from esp_hil.results import Ending, ResultsStore
 
 BOARD = dict(chip="esp32", url="rfc2217://rack3:4001", virtual=False, firmware_name="ESP32_GENERIC")
 

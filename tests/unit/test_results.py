@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HilError
-from harness.results import SCHEMA_VERSION, ResultsStore, merge
+from esp_hil.errors import HilError
+from esp_hil.results import SCHEMA_VERSION, ResultsStore, merge
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,7 +58,7 @@ def test_schema_is_versioned_and_in_wal_mode(tmp_path):
 
 
 def test_a_database_of_an_older_schema_is_upgraded_and_keeps_its_results(tmp_path):
-    from harness.results import _MIGRATIONS
+    from esp_hil.results import _MIGRATIONS
 
     db = tmp_path / "v1.sqlite"
     old = sqlite3.connect(db)
@@ -151,7 +151,7 @@ def test_unknown_run_id_names_the_latest_runs(tmp_path):
 
 _WRITER = textwrap.dedent("""
     import sys
-    from harness.results import ResultsStore
+    from esp_hil.results import ResultsStore
     db, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     store = ResultsStore(db)
     run_id = store.start_run(suite="s", command="w", git_rev=None, host=f"worker{worker}")
@@ -179,7 +179,7 @@ def test_four_processes_writing_at_once_lose_nothing(tmp_path):
 
 _FOREVER = textwrap.dedent("""
     import sys
-    from harness.results import ResultsStore
+    from esp_hil.results import ResultsStore
     store = ResultsStore(sys.argv[1])
     run_id = store.start_run(suite="s", command="killed", git_rev=None, host="h")
     i = 0

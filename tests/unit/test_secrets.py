@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import transcript as transcript_module
-from harness.secrets import StreamRedactor, redact
-from harness.transcript import NOTE, RX, TX, Transcript
+from esp_hil import transcript as transcript_module
+from esp_hil.secrets import StreamRedactor, redact
+from esp_hil.transcript import NOTE, RX, TX, Transcript
 from tests.support.secrets import HOSTILE, leaked_forms
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import serial
 
-from harness.transport.serial import SettledPort
+from esp_hil.transport.serial import SettledPort
 
 
 class CountingLoop(serial.serial_for_url("loop://", do_not_open=True).__class__):

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from harness.errors import HilError
-from harness.virtual.source import build as source
-from harness.virtual.source.build import REQUIRED, Recipe, recipe_from
-from harness.virtual.source.mutations import MUTATIONS, Edit, Mutation
+from esp_hil.errors import HilError
+from esp_hil.virtual.source import build as source
+from esp_hil.virtual.source.build import REQUIRED, Recipe, recipe_from
+from esp_hil.virtual.source.mutations import MUTATIONS, Edit, Mutation
 
 
 def _tree(root, missing: str = "") -> None:

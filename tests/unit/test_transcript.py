@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.secrets import redact
-from harness.transcript import NOTE, RX, TX, Transcript
+from esp_hil.secrets import redact
+from esp_hil.transcript import NOTE, RX, TX, Transcript
 
 
 def test_bytes_each_way_in_order_with_times():

@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-from harness.virtual.boot import boot_from_flash
-from harness.virtual.flashstore import FlashStore
-from harness.virtual.testimage import BOOT_OFFSET, build
+from esp_hil.virtual.boot import boot_from_flash
+from esp_hil.virtual.flashstore import FlashStore
+from esp_hil.virtual.testimage import BOOT_OFFSET, build
 
 CHIPS = ["esp32", "esp8266"]
 

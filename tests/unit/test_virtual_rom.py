@@ -9,10 +9,10 @@ import zlib
 import pytest
 from esptool.targets import CHIP_DEFS
 
-from harness.virtual import slip
-from harness.virtual.flashstore import FlashStore
-from harness.virtual.flashwrite import SECTOR, esp8266_rom_erase_sectors
-from harness.virtual.rom import CMD, RomBootloader, esptool_stubs
+from esp_hil.virtual import slip
+from esp_hil.virtual.flashstore import FlashStore
+from esp_hil.virtual.flashwrite import SECTOR, esp8266_rom_erase_sectors
+from esp_hil.virtual.rom import CMD, RomBootloader, esptool_stubs
 
 
 class Wire:

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import HilError
-from harness.virtual.source.mutations import Mutation, get
+from esp_hil.errors import HilError
+from esp_hil.virtual.source.mutations import Mutation, get
 
 VARIANT = "esp-hil"
 VARIANT_DIR = Path(__file__).with_name("variant")
@@ -100,7 +100,7 @@ class Firmware:
     tree_id: str          # digest of the tree's build inputs
     commit: str           # the checkout's git commit, or "" outside git
     lwip: str             # lwIP version of lib/lwip
-    mutation: str         # the fix reverted in it (harness.virtual.source.mutations), or ""
+    mutation: str         # the fix reverted in it (esp_hil.virtual.source.mutations), or ""
     sanitize: bool        # built with ASan and UBSan
     built: bool           # False: taken from the cache
 
@@ -365,7 +365,7 @@ def _compiler_error(log_path: Path) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m harness.virtual.source.build DIR [--sanitize]`: build (or find) the board, print its binary."""
+    """`python -m esp_hil.virtual.source.build DIR [--sanitize]`: build (or find) the board, print its binary."""
     args = argv if argv is not None else sys.argv[1:]
     recipe = Recipe(Path(args[0]), sanitize="--sanitize" in args)
     firmware = build(recipe, progress=lambda s: print(s, file=sys.stderr, flush=True))

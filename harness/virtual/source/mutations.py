@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from harness.errors import HilError
+from esp_hil.errors import HilError
 
 
 @dataclass(frozen=True)

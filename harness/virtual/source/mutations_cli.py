@@ -20,8 +20,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.virtual.source import mutations
-from harness.virtual.source.build import Recipe, build
+from esp_hil.virtual.source import mutations
+from esp_hil.virtual.source.build import Recipe, build
 
 PRISTINE = "none (pristine tree)"
 

@@ -6,6 +6,7 @@ and stestr): the wheel installs `esp_hil` only, so both live in one venv.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -27,7 +28,10 @@ with fixtures.TempDir() as tmp:
 
 
 def test_the_wheel_lives_beside_pypis_fixtures_and_runs_outside_a_checkout(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "wheels"), str(ROOT)],
+    source = tmp_path / "source"  # built from a copy: a build writes build/ and *.egg-info beside the sources
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".tox", "build", "results", "*.egg-info",
+                                                                 "__pycache__", ".pytest_cache"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "wheels"), str(source)],
                    check=True, capture_output=True)
     wheel = next((tmp_path / "wheels").glob("esp_hil-*.whl"))
     venv.create(tmp_path / "venv", with_pip=True)

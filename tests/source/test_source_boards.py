@@ -23,7 +23,7 @@ import pytest
 
 from esp_hil.virtual.source import mutations
 from esp_hil.virtual.source.build import Recipe, build
-from esp_hil.virtual.source.mutations_cli import run_suite
+from esp_hil.cli.mutations import run_suite
 
 SRC = os.environ.get("HIL_MICROPYTHON_SRC", "")
 pytestmark = pytest.mark.skipif(not SRC, reason="set HIL_MICROPYTHON_SRC to a MicroPython checkout "

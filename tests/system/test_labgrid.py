@@ -9,7 +9,6 @@ which clashes with labgrid's plugin.
 
 from __future__ import annotations
 
-import argparse
 import os
 import selectors
 import signal
@@ -25,7 +24,7 @@ import pytest
 
 pytest.importorskip("labgrid.remote.client", reason="labgrid not installed (pip install 'esp-hil[labgrid]')")
 
-from esp_hil import labgrid_cli  # noqa: E402
+from esp_hil.cli import build_parser  # noqa: E402
 from esp_hil.board import Board  # noqa: E402
 from esp_hil.errors import HilError  # noqa: E402
 from esp_hil.inventory import BoardSpec  # noqa: E402
@@ -228,8 +227,7 @@ def test_bad_places_and_coordinators_are_one_line_errors(lab):
 
 
 def test_hil_labgrid_commands(lab, capsys, holders):
-    parser = argparse.ArgumentParser(prog="hil")
-    labgrid_cli.add_commands(parser.add_subparsers(dest="command", required=True))
+    parser = build_parser(["labgrid"])
 
     def hil(*argv: str) -> str:
         args = parser.parse_args([*argv, "--coordinator", lab.coordinator])

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 from esp_hil.outbound import clean, visible
-from esp_hil.report import cli
+from esp_hil.cli import build_parser
 from esp_hil.results import ResultsStore
 
 HOSTILE = "clear\x1b[2J title\x1b]0;pwned\x07 nul\x00 cr\rover del\x7f csi\x9b end"
@@ -28,8 +27,7 @@ def test_hil_report_shows_a_boards_control_characters_and_stays_valid_json(tmp_p
         run_id = store.start_run(suite="tests/hil", command="pytest", git_rev="r1", host="rack3")
         store.record(run_id, test_id="tests/hil/test_x.py::test_x[b]", board_id="b", outcome="failed", duration=1,
                      message=f"device raised {HOSTILE}", transcript="rx ok\n")
-    parser = argparse.ArgumentParser(prog="hil")
-    cli.add_commands(parser.add_subparsers(dest="command", required=True))
+    parser = build_parser(["report"])
     for fmt in ("md", "html", "json"):
         out = tmp_path / f"report.{fmt}"
         args = parser.parse_args(["report", "--db", str(db), "-o", str(out)])

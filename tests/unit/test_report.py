@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from html.parser import HTMLParser
 from pathlib import Path
@@ -11,7 +10,8 @@ import pytest
 
 from esp_hil.errors import HilError
 from esp_hil.outbound import clean
-from esp_hil.report import build, cli, fmt, render_html, render_json, render_md
+from esp_hil.cli import build_parser
+from esp_hil.report import build, fmt, render_html, render_json, render_md
 from esp_hil.report.cells import row_name
 from esp_hil.results import Ending, ResultsStore
 
@@ -324,14 +324,8 @@ def test_secrets_never_reach_a_report(store, monkeypatch):
         assert "a&b" not in text and "a&amp;b" not in text and 'b\\"c' not in text
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hil")
-    cli.add_commands(parser.add_subparsers(dest="command", required=True))
-    return parser
-
-
 def _hil(*argv: str) -> int:
-    args = _parser().parse_args(list(argv))
+    args = build_parser([argv[0]]).parse_args(list(argv))
     return args.func(args)
 
 

@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from esp_hil.errors import HilError
 from esp_hil.virtual.source import mutations
 from esp_hil.virtual.source.build import Recipe, build
 
@@ -50,9 +51,7 @@ class Outcome:
         return self.verdict in ("caught", "all pass")
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("mutations", help="revert each fix the suite guards, in a board built from source, "
-                                         "and show that its test fails")
+def add_mutations(p: argparse.ArgumentParser) -> None:
     p.add_argument("--micropython-src", type=Path, metavar="DIR", help="the MicroPython tree (never written)")
     p.add_argument("--revert", action="append", default=[], metavar="NAME",
                    help="only this revert (repeatable; default: the pristine tree and every revert)")
@@ -69,8 +68,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{m.name:30} {m.file:24} guarded by {', '.join(m.guards)}\n{'':30} {m.summary}")
         return 0
     if args.micropython_src is None:
-        print("hil mutations: --micropython-src DIR is required (a MicroPython checkout)", file=sys.stderr)
-        return 2
+        raise HilError("--micropython-src DIR is required", hint="a MicroPython checkout")
     chosen = [mutations.get(name) for name in args.revert] or [None, *mutations.MUTATIONS]
     outcomes = []
     for mutation in chosen:

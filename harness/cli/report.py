@@ -16,10 +16,8 @@ RENDERERS = {"html": render_html.render, "md": render_md.render, "json": render_
 SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".json": "json"}
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    report = subparsers.add_parser(
-        "report", help="compare a run with a baseline: regressions first (HTML, Markdown or JSON)",
-        description="Render a run of the results database, compared with a baseline run of the same suite.")
+def add_report(report: argparse.ArgumentParser) -> None:
+    report.description = "Render a run of the results database, compared with a baseline run of the same suite."
     report.add_argument("--db", type=Path, default=places.results_db(), help="results database (default: %(default)s)")
     report.add_argument("--run", default="latest",
                         help="run id (or a unique prefix), or 'latest' (default: the last run that ran tests)")
@@ -34,7 +32,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                         help="exit 1 when there is a regression, or the run was cut short (interrupted, killed)")
     report.set_defaults(func=run_report)
 
-    results = subparsers.add_parser("results", help="manage results databases (merge those of several rack hosts)")
+
+def add_results(results: argparse.ArgumentParser) -> None:
     sub = results.add_subparsers(dest="results_command", required=True)
     merging = sub.add_parser("merge", help="bring results databases (and their transcripts) together",
                              description="Copy every run of the sources into the output; merging twice adds nothing.")

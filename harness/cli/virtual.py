@@ -18,8 +18,7 @@ from esp_hil.virtual.source.build import add_options as build_options
 from esp_hil.virtual.source.build import recipe_from
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("virtual", help="serve virtual boards on rfc2217://127.0.0.1:PORT")
+def add_virtual(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chip", choices=("esp32", "esp8266"), default="esp32",
                    help="the chip each board answers as, to esptool and to the harness (default: %(default)s)")
     p.add_argument("--count", type=int, default=1, help="how many boards to serve (default: %(default)s)")
@@ -37,7 +36,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--parent-fd", type=int, metavar="FD",
                    help="a pipe from the process that started this one: when it closes, stop as on SIGTERM")
     p.set_defaults(func=run)
-    f = sub.add_parser("fault", help="inject a fault into a virtual board served by `hil virtual`")
+
+
+def add_fault(f: argparse.ArgumentParser) -> None:
     f.add_argument("url", help="the board's rfc2217:// URL")
     f.add_argument("fault", choices=FAULTS, help="what to do to the board: %(choices)s")
     f.add_argument("arg", nargs="?", type=float, default=0,

@@ -11,12 +11,10 @@ from esp_hil import inventory, places
 from esp_hil.capabilities import KNOWN
 from esp_hil.errors import HilError
 from esp_hil.inventory import CHIPS, BoardSpec
-from esp_hil.flash import detect_chip
 from esp_hil.lease import Lease, holder_of
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("boards", help="list the boards of an inventory: reachable, running, held by whom")
+def add_boards(p: argparse.ArgumentParser) -> None:
     p.add_argument("--boards", type=Path, default=places.rack(),
                    help="inventory TOML (default: %(default)s)")
     p.add_argument("--probe", action="store_true",
@@ -69,6 +67,8 @@ def _reachable(url: str) -> bool:
 
 def _probe(spec: BoardSpec) -> list[str]:
     """The chip its ROM reports, then what its firmware says; under the board's lease."""
+    from esp_hil.flash import detect_chip
+
     try:
         with Lease.acquire(spec.id, wait=0, key=spec.url):
             detected = detect_chip(spec)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("labgrid", help="labgrid places: release a crashed run's place, show who holds one")
+def add_labgrid(p: argparse.ArgumentParser) -> None:
     cmds = p.add_subparsers(dest="labgrid_command", required=True)
     for name, func, text in (
         ("release", run_release, "release a place a crashed run left acquired (not while a live run here holds it)"),

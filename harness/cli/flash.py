@@ -11,8 +11,7 @@ from esp_hil.firmware import Catalog, describe
 from esp_hil.flash import Flasher
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    fw = sub.add_parser("firmware", help="the firmware catalog (firmware/manifest.toml of the project folder, git-ignored)")
+def add_firmware(fw: argparse.ArgumentParser) -> None:
     fw_sub = fw.add_subparsers(dest="firmware_command", required=True)
     add = fw_sub.add_parser("add", help="record an image: chip from its header, size, SHA-256, version")
     add.add_argument("file", type=Path, help="the image (.bin), copied beside the catalog when it is elsewhere")
@@ -23,7 +22,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     _manifest_option(ls)
     ls.set_defaults(func=firmware_list)
 
-    fl = sub.add_parser("flash", help="flash a board: --board ID --firmware NAME, or --port URL --chip CHIP IMAGE")
+
+def add_flash(fl: argparse.ArgumentParser) -> None:
     fl.add_argument("image", nargs="?", type=Path, help="an image file (bench use, with --port and --chip)")
     fl.add_argument("--board", help="a board of the inventory")
     fl.add_argument("--boards", type=Path, default=places.rack(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 # Runs on the board; prints one repr(dict). Kept small: it runs once per board and session.
 PROBE = r"""
@@ -86,26 +86,30 @@ class Capabilities:
     def lwip(self) -> bool:
         return self.socket_stack != POSIX
 
+    @property
+    def lwip_asserts(self) -> bool:
+        """lwIP's asserts are compiled in: only boards esp-hil built from source have them."""
+        return self.source_build is not None
+
     def lacks(self, name: str) -> str | None:
         """Why the board cannot show `name`, or None when it can."""
-        checks = {
-            "socket": (self.socket, "no socket module"),
-            "poll": (self.poll, "no select.poll"),
-            "asyncio": (self.asyncio, "no asyncio module"),
-            "dupterm": (self.dupterm, "firmware has no os.dupterm"),
-            "webrepl": (self.webrepl, "firmware has no webrepl module"),
-            "wlan": (self.wlan, "firmware has no Wi-Fi (network.WLAN.connect)"),
-            "lwip": (self.lwip, f"sockets are {self.socket_stack}, not lwIP"),
-            "lwip_asserts": (self.source_build is not None,
-                             "lwIP's asserts are compiled out of this firmware: its misuse of lwIP is silent"),
-        }
-        if name not in checks:
-            raise KeyError(f"unknown capability {name!r}; known: {', '.join(sorted(checks))}")
-        ok, why = checks[name]
-        return None if ok else f"{why} ({self.platform} MicroPython {self.version})"
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+        if name not in MISSING:
+            raise KeyError(f"unknown capability {name!r}; known: {', '.join(KNOWN)}")
+        if getattr(self, name):
+            return None
+        return f"{MISSING[name].format(socket_stack=self.socket_stack)} ({self.platform} MicroPython {self.version})"
 
 
-KNOWN = ("socket", "poll", "asyncio", "dupterm", "webrepl", "wlan", "lwip", "lwip_asserts")
+# The capabilities a test can need (`@pytest.mark.needs`), each a `Capabilities` attribute, with why a
+# board lacks it: the one list of their names.
+MISSING = {
+    "socket": "no socket module",
+    "poll": "no select.poll",
+    "asyncio": "no asyncio module",
+    "dupterm": "firmware has no os.dupterm",
+    "webrepl": "firmware has no webrepl module",
+    "wlan": "firmware has no Wi-Fi (network.WLAN.connect)",
+    "lwip": "sockets are {socket_stack}, not lwIP",
+    "lwip_asserts": "lwIP's asserts are compiled out of this firmware: its misuse of lwIP is silent",
+}
+KNOWN = tuple(MISSING)

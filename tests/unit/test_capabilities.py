@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from esp_hil.capabilities import LWIP_BSD, LWIP_RAW, POSIX, Capabilities
+from esp_hil.capabilities import KNOWN, LWIP_BSD, LWIP_RAW, POSIX, Capabilities
 
 BASE = {"version": "1.28.0", "machine": "", "socket": True, "poll": True, "dupterm": True,
         "webrepl": True, "wlan": True, "lwip_module": False, "errno": {"EAGAIN": 11}}
@@ -36,3 +36,11 @@ def test_unknown_capability_is_an_error():
 def test_asyncio_is_probed_and_old_probes_lack_it():
     assert Capabilities.from_probe({**BASE, "platform": "esp32", "asyncio": True}).lacks("asyncio") is None
     assert "no asyncio module" in Capabilities.from_probe({**BASE, "platform": "esp8266"}).lacks("asyncio")
+
+
+def test_every_known_capability_is_answered():
+    caps = Capabilities.from_probe({**BASE, "platform": "esp32", "webrepl": False})
+    answers = {name: caps.lacks(name) for name in KNOWN}
+    assert answers["socket"] is None and "webrepl module" in answers["webrepl"]
+    assert "asserts are compiled out" in answers["lwip_asserts"]  # only boards built from source have them
+    assert answers["lwip"] is None

@@ -5,15 +5,22 @@ terminal of the person reading a failure, nor hide in a database or a report. It
 is shown as `\\x1b` (C1 controls as `\\u009b`, which JSON reads back too). Tabs and
 line ends stay as they are.
 
-Where text leaves: transcript files (`esp_hil.transcript`), pytest's report objects
-(`esp_hil.clean_reports`), the results store and `hil report`'s output.
+Where text leaves the process, each cleans it once, here:
+- a board's transcript (`esp_hil.transcript`), a file as it grows: bytes masked as they
+  arrive (`StreamRedactor`: a secret may come one byte a read), its own notes cleaned;
+- pytest's report objects (the plugin's `clean_reports`), which the terminal, JUnit XML,
+  captured output, the summary and a result's row and transcript file are made from;
+- the results store, for what it is given from outside a report (`esp_hil.results`);
+- `hil report`'s output (`esp_hil.cli.report`): it may read a database from another host.
 """
 
 from __future__ import annotations
 
 import re
 
-from esp_hil.secrets import redact
+from esp_hil.secrets import StreamRedactor, redact
+
+__all__ = ["StreamRedactor", "clean", "visible"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 

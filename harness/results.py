@@ -6,9 +6,13 @@ report read while a run writes): WAL mode, a busy timeout and `BEGIN IMMEDIATE` 
 SQLite take them one at a time. Rack hosts each keep a file of their own (WAL is not
 safe on a network share); `merge` brings them together.
 
-Transcripts are files beside the database (`transcripts/<run id>/...`), stored with
-secrets redacted; rows hold their path relative to the database's folder, so a
-database and its `transcripts/` folder can be moved or merged together.
+Transcripts are files beside the database (`transcripts/<run id>/...`); rows hold their
+path relative to the database's folder, so a database and its `transcripts/` folder can
+be moved or merged together.
+
+What is written is clean (`esp_hil.outbound`): a result's message and transcript come
+from pytest's report, cleaned once for every output made from it; the store cleans
+what it is given from elsewhere (the command line, why a board was lost).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pathlib import Path
 from typing import Iterator
 
 from esp_hil.errors import HilError
-from esp_hil.secrets import redact
+from esp_hil.outbound import clean
 
 SCHEMA_VERSION = 4
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
@@ -175,7 +179,7 @@ class ResultsStore:
         run_id = f"{now:%Y%m%dT%H%M%SZ}-{_slug(host, 24)}-{uuid.uuid4().hex[:8]}"
         with self._transaction() as db:
             db.execute("INSERT INTO runs (id, suite, started, git_rev, host, command) VALUES (?, ?, ?, ?, ?, ?)",
-                       (run_id, suite, _iso(now), git_rev, host, redact(command)))
+                       (run_id, suite, _iso(now), git_rev, host, clean(command)))
         return run_id
 
     def add_board(self, run_id: str, *, board_id: str, chip: str | None, url: str | None, virtual: bool,
@@ -194,12 +198,15 @@ class ResultsStore:
                        firmware_sha256 = coalesce(excluded.firmware_sha256, firmware_sha256),
                        lost = coalesce(excluded.lost, lost), ran_on = coalesce(excluded.ran_on, ran_on)""",
                 (run_id, board_id, chip, url, int(bool(virtual)), firmware_name, firmware_version,
-                 firmware_sha256, redact(lost) if lost else None, ran_on))
+                 firmware_sha256, clean(lost) if lost else None, ran_on))
 
     def record(self, run_id: str, *, test_id: str, board_id: str | None, outcome: str, duration: float,
                message: str = "", transcript: str | None = None, attempt: int = 1,
                recovery: str | None = None) -> None:
-        """Commit one result now; its transcript goes to a file first, so no row points at nothing."""
+        """Commit one result now; its transcript goes to a file first, so no row points at nothing.
+
+        `message` and `transcript` are written as given: cleaned text, as pytest's report holds it.
+        """
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
         uid = uuid.uuid4().hex
@@ -208,7 +215,7 @@ class ResultsStore:
             db.execute("""INSERT INTO results (uid, run_id, test_id, board_id, outcome, duration, message,
                                                transcript, attempt, finished, recovery)
                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                       (uid, run_id, test_id, board_id, outcome, float(duration), redact(message or ""),
+                       (uid, run_id, test_id, board_id, outcome, float(duration), message or "",
                         rel, int(attempt), _iso(datetime.now(timezone.utc)), recovery))
 
     def end_run(self, run_id: str, ending: Ending = Ending.FINISHED) -> None:
@@ -361,7 +368,7 @@ class ResultsStore:
         target = self.path.parent / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".part")
-        partial.write_text(redact(text), encoding="utf-8")
+        partial.write_text(text, encoding="utf-8")
         os.replace(partial, target)
         return rel.as_posix()
 

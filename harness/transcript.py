@@ -16,8 +16,7 @@ import time
 import weakref
 from dataclasses import dataclass
 
-from esp_hil.outbound import clean
-from esp_hil.secrets import StreamRedactor
+from esp_hil.outbound import StreamRedactor, clean
 
 TX = "tx"   # host to board
 RX = "rx"   # board to host

@@ -22,7 +22,7 @@ from esp_hil.errors import BoardBusy, HilError
 from esp_hil.inventory import BoardSpec, Inventory
 from esp_hil.lease import Lease
 from esp_hil.linespeed import slow_line
-from esp_hil.rack_process import RackProcess
+from esp_hil.virtual.rack_process import RackProcess
 
 if TYPE_CHECKING:
     from esp_hil.virtual.source.build import Recipe

@@ -14,7 +14,7 @@ from esp_hil.board import Board
 from esp_hil.errors import BoardLost, HilError
 from esp_hil.transcript import Transcript
 from esp_hil.transport.webrepl import WebreplTransport, open_webrepl
-from esp_hil.virtual.webrepl import VirtualWebrepl
+from tests.support.webrepl_imitation import VirtualWebrepl
 
 PASSWORD = "Pw4test9"  # 8 characters: a board takes 4 to 9
 

@@ -1,4 +1,4 @@
-"""A virtual WebREPL endpoint: the firmware's WebREPL server, emulated on the host.
+"""A virtual WebREPL endpoint: the firmware's WebREPL server, imitated on the host for our own tests.
 
 The unix port has no WebREPL, so a virtual board gets this beside it. It emulates
 the firmware's own minimal server (micropython-lib webrepl.py + extmod/modwebrepl.c +
@@ -14,6 +14,8 @@ exception inside WebREPL's read does on a board.
 
 It is bridged to a `VirtualBoard`: text frames go to `board.receive`, the board's
 output comes back through `board.add_tap`, files live in `board.sandbox`.
+Only tests/system/test_webrepl.py uses it, so it is not installed; boards built from
+source run the firmware's own modwebrepl.c.
 """
 
 from __future__ import annotations

@@ -119,7 +119,9 @@ class Run:
 
 
 @dataclass(frozen=True)
-class Board:
+class BoardRow:
+    """A board of a run, as the store keeps it (`esp_hil.board.Board` is a session on one)."""
+
     run_id: str
     board_id: str
     chip: str | None
@@ -255,9 +257,9 @@ class ResultsStore:
             "ORDER BY started DESC, id DESC LIMIT 1", (run.suite, run.started, run.started, run.id)).fetchone()
         return _run(row) if row else None
 
-    def boards(self, run_id: str) -> list[Board]:
+    def boards(self, run_id: str) -> list[BoardRow]:
         rows = self._conn().execute("SELECT * FROM boards WHERE run_id = ? ORDER BY board_id", (run_id,))
-        return [Board(**{**dict(row), "virtual": bool(row["virtual"])}) for row in rows]
+        return [BoardRow(**{**dict(row), "virtual": bool(row["virtual"])}) for row in rows]
 
     def results(self, run_id: str) -> list[Result]:
         """In the order they were recorded."""

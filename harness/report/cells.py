@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from esp_hil.distribution import ANY_ID
-from esp_hil.results import Board, Result, ResultsStore, Run
+from esp_hil.results import BoardRow, Result, ResultsStore, Run
 
 PASSING = frozenset({"passed"})
 FAILING = frozenset({"failed", "error"})
@@ -79,7 +79,7 @@ def row_name(test_id: str, board_id: str | None) -> str:
     return test_id
 
 
-def _cell(store: ResultsStore, rows: list[Result], board: Board | None, tails: bool) -> Cell:
+def _cell(store: ResultsStore, rows: list[Result], board: BoardRow | None, tails: bool) -> Cell:
     by_attempt: dict[int, list[Result]] = {}
     for row in rows:
         by_attempt.setdefault(row.attempt, []).append(row)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from esp_hil.report.model import Report
-from esp_hil.results import Board, Ending, Run
+from esp_hil.results import BoardRow, Ending, Run
 
 SYMBOL = {"passed": "✅", "failed": "❌", "error": "💥", "skipped": "⏭", "xfailed": "➖", "xpassed": "❗"}
 
@@ -35,16 +35,16 @@ def firmware_change(before: str | None, now: str | None) -> str:
     return now or before or "-"
 
 
-def board_kind(b: Board) -> str:
+def board_kind(b: BoardRow) -> str:
     return "virtual" if b.virtual else "real"
 
 
-def ran_on(b: Board) -> str:
+def ran_on(b: BoardRow) -> str:
     """What the board's results ran on, as its firmware said (unix port, built from source, a board)."""
     return b.ran_on or ("virtual board" if b.virtual else "real board")
 
 
-def firmware(b: Board) -> str:
+def firmware(b: BoardRow) -> str:
     return " ".join(part for part in (b.firmware_name, b.firmware_version) if part) or "-"
 
 

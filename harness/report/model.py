@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from esp_hil.errors import HilError
 from esp_hil.report import cells as cellmod
 from esp_hil.report.cells import FAILING, PASSING, Cell, Key, verdict
-from esp_hil.results import OUTCOMES, Board, ResultsStore, Run
+from esp_hil.results import OUTCOMES, BoardRow, ResultsStore, Run
 
 NO_BOARD = "no board"
 
@@ -108,7 +108,7 @@ class HistoryPoint:
 class Report:
     run: Run
     baseline: Run | None
-    boards: list[Board]
+    boards: list[BoardRow]
     totals: dict[str, int]
     regressions: list[Change] = field(default_factory=list)
     fixes: list[Change] = field(default_factory=list)
@@ -226,7 +226,7 @@ def _flaky(current: Run, now: dict[Key, Cell], earlier: list[Run], past: dict[st
     return sorted(found, key=lambda f: (f.test_id, f.board_id or ""))
 
 
-def _lost(boards: list[Board], base_boards: list[Board], now: dict[Key, Cell],
+def _lost(boards: list[BoardRow], base_boards: list[BoardRow], now: dict[Key, Cell],
           removed: list[Cell]) -> tuple[list[LostBoard], list[Cell]]:
     """Boards lost during the run, and baseline boards absent from it (their tests folded into one line)."""
     lost = [LostBoard(b.board_id, b.lost, b.chip, b.virtual) for b in boards if b.lost]

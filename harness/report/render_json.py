@@ -10,7 +10,7 @@ from typing import Any
 
 from esp_hil.report import fmt
 from esp_hil.report.model import Change, Report
-from esp_hil.results import Board, Run
+from esp_hil.results import BoardRow, Run
 
 FORMAT = "esp-hil-report"
 VERSION = 1
@@ -55,7 +55,7 @@ def _run(run: Run) -> dict[str, Any]:
             "git_rev": run.git_rev, "host": run.host, "command": run.command}
 
 
-def _board(board: Board) -> dict[str, Any]:
+def _board(board: BoardRow) -> dict[str, Any]:
     return {"board_id": board.board_id, "chip": board.chip, "url": board.url, "virtual": board.virtual,
             "firmware": {"name": board.firmware_name, "version": board.firmware_version,
                          "sha256": board.firmware_sha256},

@@ -36,10 +36,13 @@ def read_exactly(s, n):
         data += d
     return data
 got = [b''] * len(socks)
-while any(len(g) < {each} for g in got):  # a few bytes from each in turn: any state shared between them shows
-    for i, s in enumerate(socks):
-        if len(got[i]) < {each}:
-            got[i] += read_exactly(s, min({chunk}, {each} - len(got[i])))
+try:
+    while any(len(g) < {each} for g in got):  # a few bytes from each in turn: any state shared between them shows
+        for i, s in enumerate(socks):
+            if len(got[i]) < {each}:
+                got[i] += read_exactly(s, min({chunk}, {each} - len(got[i])))
+except OSError as e:
+    print('STUCK', errno_name(e))  # a socket's bytes went elsewhere: what each got says where
 for i, g in enumerate(got):
     print('SOCK', i, g.decode())
 for i, s in enumerate(socks):
@@ -83,9 +86,9 @@ def test_each_socket_gets_only_its_own_bytes(net_board, peer):
         for sock in range(SOCKETS):
             conns[sock].send(_message(sock, rnd))
     job.send(GO)
+    job.wait_for("FRESH", timeout=30)  # the board has read its sockets (or says why not) and connected again
     fresh = listener.accept()
     assert fresh.recv_exactly(1) == b"N"
-    job.wait_for("FRESH")
     fresh.send(b"new")
     job.send(GO)
     lines = job.result(timeout=20).splitlines()

@@ -18,6 +18,7 @@ from esp_hil import rawrepl
 from esp_hil.capabilities import PROBE, Capabilities
 from esp_hil.errors import BoardLost, BoardReset, BoardTimeout, HilError
 from esp_hil.inventory import BoardSpec
+from esp_hil.port import BoardPort, PortKind
 from esp_hil.sockets import SocketMaker, for_spec
 from esp_hil.transcript import Transcript
 from esp_hil.transport.serial import open_serial
@@ -72,7 +73,7 @@ class Board:
             try:
                 board._enter_raw(soft_reset=False, timeout=5)
             except BoardTimeout:
-                if spec.reset == "none":
+                if not spec.reset.wired:
                     raise
                 board.hard_reset()  # says "no firmware" when the boot ROM finds no image
         except BaseException:
@@ -88,7 +89,7 @@ class Board:
         deadline = time.monotonic() + wait
         while True:  # a USB board re-enumerates after a reset or brown-out; a rack host may restart
             try:
-                if self.spec.url.startswith("/") and not Path(self.spec.url).exists():
+                if not self._path_present():
                     raise HilError(f"port {self.spec.url} is gone", board=self.id)
                 self.transport = open_serial(self.spec.url, self.spec.baud, self.transcript, self.id)
                 break
@@ -99,9 +100,18 @@ class Board:
                 time.sleep(0.25)
         self._enter_raw(soft_reset=False)
 
+    def _path_present(self) -> bool:
+        """The port's device path is there (a URL that is no path always counts as there)."""
+        return PortKind.of(self.spec.url) is not PortKind.DEVICE or Path(self.spec.url).exists()
+
     @property
     def id(self) -> str:
         return self.spec.id
+
+    @property
+    def port(self) -> BoardPort:
+        """The open port, every byte recorded (`port.unrecorded` for esptool's binary traffic)."""
+        return self.transport.serial
 
     def close(self) -> None:
         try:
@@ -134,7 +144,7 @@ class Board:
             self._raise_if_reset(prompt + self._waiting())  # after the prompt, only noise: it is dropped
             if not prompt.endswith(b">"):
                 raise self._timeout(f"no raw REPL prompt within {timeout}s")
-            self.transport.serial.unread(b">")  # mpremote checks for the prompt itself
+            self.port.unread(b">")  # mpremote checks for the prompt itself
             self.transport.exec_raw_no_follow(data)
         except TransportError as exc:
             raise self._timeout(f"the raw REPL did not accept code ({exc})") from None
@@ -144,7 +154,7 @@ class Board:
         return self._job
 
     def _waiting(self) -> bytes:
-        serial, data = self.transport.serial, b""
+        serial, data = self.port, b""
         while serial.in_waiting:
             data += serial.read(serial.in_waiting)
         return data
@@ -190,12 +200,12 @@ class Board:
         """
         self.transcript.note("interrupt")
         self._job = None
-        self.transport.serial.write(b"\r\x03\x03")
+        self.port.write(b"\r\x03\x03")
         self._drain(limit=timeout)
         self._enter_raw(soft_reset=False, timeout=timeout)
 
     def _drain(self, quiet: float = 0.25, limit: float = 3.0) -> None:
-        serial = self.transport.serial
+        serial = self.port
         start = last = time.monotonic()
         try:
             while time.monotonic() - last < quiet and time.monotonic() - start < limit:
@@ -208,12 +218,27 @@ class Board:
             raise BoardLost(f"serial link lost: {exc}", board=self.id, hint="the recovery ladder reopens the port") from None
 
     def hard_reset(self, timeout: float = 10.0) -> str:
-        """Pulse EN by the board's reset method, wait for the REPL; return the boot log."""
-        from esp_hil.reset import hard_reset
-
+        """Restart the board by its reset method (`esp_hil.reset`), wait for the REPL; return the boot log."""
         self.transcript.note(f"hard reset ({self.spec.reset})")
-        hard_reset(self.transport.serial, self.spec.reset, self.id)
-        return self.await_boot(timeout)
+        self.spec.reset.hard_reset(self.port, self.id)
+        return self.after_reset(timeout)
+
+    def after_reset(self, timeout: float = 10.0) -> str:
+        """The board was just reset (by us or by esptool): read its boot log up to the REPL.
+
+        A board on its own USB (usb-jtag, usb-cdc) drops off the bus during the reset:
+        its handle is dead, so the port is closed and opened again once its path is back
+        (the boot log went by meanwhile, and "" is returned).
+        """
+        if not self.spec.reset.re_enumerates:
+            return self.await_boot(timeout)
+        self.close()
+        gone = time.monotonic() + 1.0  # USB drops the device within milliseconds of the reset
+        while PortKind.of(self.spec.url) is PortKind.DEVICE and self._path_present() and time.monotonic() < gone:
+            time.sleep(0.02)
+        self.__dict__.pop("capabilities", None)
+        self.reopen(wait=timeout)
+        return ""
 
     def await_boot(self, timeout: float = 10.0, first_byte: float = 3.0) -> str:
         """Read a boot log up to the REPL and enter the raw REPL; return the log.
@@ -223,7 +248,6 @@ class Board:
         """
         self._job = None
         self.__dict__.pop("capabilities", None)
-        mark = self.transcript.mark()
         boot = self.transport.read_until(1, b"\n", timeout=first_byte, timeout_overall=timeout)
         if boot:
             # A boot log has pauses (second-stage bootloader, PSRAM test) but not 3 s of silence.
@@ -232,7 +256,7 @@ class Board:
             if any(marker in boot for marker in NO_FIRMWARE):
                 raise HilError("no firmware: the boot ROM found no valid image in flash", board=self.id,
                                hint="flash one with `hil flash`")
-            raise self._timeout("no REPL prompt after hard reset (the board is wedged)", since=mark)
+            raise self._timeout("no REPL prompt after hard reset (the board is wedged)")
         self.transport.in_raw_repl = False
         self._enter_raw(soft_reset=False)
         return _text(boot)
@@ -255,7 +279,7 @@ class Board:
         """The board's own errno number for `name` (ESP8266 and ESP32 differ)."""
         return self.capabilities.errno[name]
 
-    def _timeout(self, what: str, since: int = 0) -> BoardTimeout:
+    def _timeout(self, what: str) -> BoardTimeout:
         self.transcript.note(f"timeout: {what}")
         return BoardTimeout(what, board=self.id, tail=self.transcript.tail())
 
@@ -295,7 +319,7 @@ class Job:
 
     def send(self, data: bytes) -> None:
         """Bytes to the running code's stdin (`sys.stdin.read()` on the board): a lockstep signal."""
-        self._board.transport.serial.write(data)
+        self._board.port.write(data)
 
     def read_for(self, seconds: float) -> str:
         """Read whatever the code prints for `seconds`, without interrupting it."""
@@ -338,7 +362,7 @@ class Job:
 
     def _read(self, deadline: float) -> bool:
         """Read what is there (or wait a little); False once the deadline has passed."""
-        port = self._board.transport.serial
+        port = self._board.port
         while time.monotonic() < deadline:
             try:
                 waiting = port.in_waiting
@@ -375,13 +399,13 @@ class Job:
     def _finish(self) -> None:
         out, err = rawrepl.ending(bytes(self._out))
         self._out, self._err, self._stage = bytearray(out), bytearray(err), 2
-        self._board.transport.serial.unread(b">")  # the prompt stays for the next start()
+        self._board.port.unread(b">")  # the prompt stays for the next start()
 
     def _interrupt(self, what: str) -> BoardTimeout:
         """Ctrl-C the running code and give the raw REPL back; then report the timeout."""
         board = self._board
         board.transcript.note(f"interrupt: {what}")
-        board.transport.serial.write(b"\x03")
+        board.port.write(b"\x03")
         tail_deadline = time.monotonic() + 3.0
         while self._stage < 2 and self._read(tail_deadline):
             pass

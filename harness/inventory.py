@@ -7,7 +7,7 @@ One TOML file per rack or bench::
     chip = "esp32"
     port = "/dev/serial/by-id/usb-Silicon_Labs_CP2102_0001-if00-port0"   # or rfc2217://rack3:4001
     baud = 115200
-    reset = "classic"          # classic | usb-jtag | none
+    reset = "classic"          # classic | usb-jtag (C3/C6) | usb-cdc (S2/S3) | none: esp_hil.reset
     network = "wifi"           # wifi | host | netns (virtual, root) | tap (built from source) | none
     tags = ["esp32-lwip"]
 
@@ -25,9 +25,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from esp_hil.errors import HilError
+from esp_hil.reset import CLASSIC, ResetMethod
+from esp_hil.reset import parse as parse_reset
 
 CHIPS = ("esp32", "esp8266", "esp32s2", "esp32s3", "esp32c3", "esp32c6")
-RESETS = ("classic", "usb-jtag", "none")
 
 
 class Network(StrEnum):
@@ -52,8 +53,8 @@ class BoardSpec:
     port: str = ""
     baud: int = 115200
     flash_baud: int = 460800
-    reset: str = "classic"
-    network: str = "none"
+    reset: ResetMethod = CLASSIC
+    network: Network = Network.NONE
     tags: tuple[str, ...] = ()
     virtual: bool = False
     address: str = ""  # the board's IP when fixed (a virtual board in its own namespace)
@@ -130,16 +131,18 @@ def _board(entry: dict, *, index: int, source: str) -> BoardSpec:
     chip = entry.get("chip")
     if chip not in CHIPS:
         raise HilError(f"{where}: chip {chip!r} is not one of {', '.join(CHIPS)}", hint="set chip to the board's chip")
-    for key, allowed in (("reset", RESETS), ("network", NETWORKS)):
-        if key in entry and entry[key] not in allowed:
-            raise HilError(f"{where}: {key} {entry[key]!r} is not one of {', '.join(allowed)}", hint=f"fix {key}")
+    method = parse_reset(entry.get("reset", CLASSIC.name), chip, where)
+    if "network" in entry and entry["network"] not in NETWORKS:
+        raise HilError(f"{where}: network {entry['network']!r} is not one of {', '.join(NETWORKS)}",
+                       hint="fix network")
     for key in ("baud", "flash_baud"):
         if key in entry and (not isinstance(entry[key], int) or entry[key] <= 0):
             raise HilError(f"{where}: {key} must be a positive integer", hint=f"e.g. {key} = 115200")
     tags = entry.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise HilError(f"{where}: tags must be a list of strings", hint='e.g. tags = ["esp8266-lwip"]')
-    return BoardSpec(**{**entry, "tags": tuple(tags)})
+    return BoardSpec(**{**entry, "tags": tuple(tags), "reset": method,
+                        "network": Network(entry.get("network", Network.NONE))})
 
 
 def bench(port: str, chip: str) -> Inventory:

@@ -31,9 +31,10 @@ from importlib import metadata
 from typing import Any, TypeVar
 
 from esp_hil.errors import BoardBusy, HilError
-from esp_hil.lease import Lease, holder_of
+from esp_hil.lease import Holder, Lease, holder_of
+from esp_hil.port import PortKind
 
-SCHEME = "labgrid://"
+SCHEME = PortKind.LABGRID.value
 DEFAULT_COORDINATOR = "127.0.0.1:20408"  # labgrid's own default (LG_COORDINATOR overrides)
 INSTALL_HINT = ("pip install 'esp-hil[labgrid]', then pip install --force-reinstall --no-deps pyserial-labgrid: "
                 "esptool and mpremote pull plain pyserial, which overwrites labgrid's fork of one 'serial' package")
@@ -73,11 +74,6 @@ if _problem:
     warnings.warn(_problem, SerialPackageWarning, stacklevel=2)
 
 
-def is_labgrid_url(port: str) -> bool:
-    """True for an inventory port that names a labgrid place (``labgrid://PLACE``)."""
-    return isinstance(port, str) and port.startswith(SCHEME)
-
-
 def coordinator_address(coordinator: str | None = None) -> str:
     """The coordinator as labgrid's client finds it: the argument, LG_COORDINATOR, or 127.0.0.1:20408."""
     return coordinator or os.environ.get("LG_COORDINATOR") or DEFAULT_COORDINATOR
@@ -85,7 +81,7 @@ def coordinator_address(coordinator: str | None = None) -> str:
 
 def from_url(url: str, coordinator: str | None = None) -> "LabgridPlace":
     """The place an inventory port names: ``labgrid://PLACE`` or ``labgrid://PLACE/RESOURCE``."""
-    rest = url[len(SCHEME):] if is_labgrid_url(url) else ""
+    rest = url[len(SCHEME):] if PortKind.of(url) is PortKind.LABGRID else ""
     place, _, resource = rest.partition("/")
     if not place:
         raise HilError(f"bad labgrid port {url!r}", hint="write port = \"labgrid://PLACE\"")
@@ -99,7 +95,7 @@ class PlaceInfo:
     name: str
     coordinator: str
     holder: str | None
-    local_holder: dict | None
+    local_holder: Holder | None
     serial_ports: list[str]
 
 
@@ -130,7 +126,7 @@ class LabgridPlace:
         try:
             self._lease = Lease.acquire(f"labgrid place {self.place}", wait=timeout, key=key)
         except HilError:
-            raise BoardBusy(f"labgrid place {self.place!r} is held by {describe_holder(holder_of(key))} "
+            raise BoardBusy(f"labgrid place {self.place!r} is held by {holder_of(key) or Holder()} "
                            f"for more than {timeout:.0f}s", hint="wait for that run to end") from None
         gave_up = threading.Event()  # Ctrl-C or a hung coordinator: labgrid's thread must not take it later
         try:
@@ -206,7 +202,7 @@ def release_stale(place: str, coordinator: str | None = None) -> str | None:
     coordinator = coordinator_address(coordinator)
     local = holder_of(lease_key(place, coordinator))
     if local is not None:
-        raise HilError(f"labgrid place {place!r} is held by a live run: {describe_holder(local)}",
+        raise HilError(f"labgrid place {place!r} is held by a live run: {local}",
                        hint="stop that run; it releases the place itself")
 
     def work(session: Any) -> str | None:
@@ -432,10 +428,3 @@ def _shown(entry: Any) -> str:
     except HilError as exc:
         return str(exc)
 
-
-def describe_holder(holder: dict | None) -> str:
-    """A local lease record as one phrase: who to ask."""
-    if not holder:
-        return "another process on this host"
-    return (f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('since')} "
-            f"({holder.get('command')})")

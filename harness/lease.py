@@ -18,6 +18,7 @@ import os
 import socket
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +32,44 @@ def lease_dir() -> Path:
     path = Path(os.environ.get(ENV_DIR) or "/tmp/esp-hil-leases")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a board, as its lease file records it; the one way that is written and said."""
+
+    pid: int | None = None
+    host: str = ""
+    since: str = ""
+    command: str = ""
+
+    @classmethod
+    def this_process(cls) -> "Holder":
+        return cls(os.getpid(), socket.gethostname(), time.strftime("%Y-%m-%dT%H:%M:%S"), " ".join(sys.argv)[:200])
+
+    @classmethod
+    def from_record(cls, text: str) -> "Holder":
+        """A lease file's text; one written by nobody yet (or by an older version) is "another process"."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return cls()
+        known = {k: data[k] for k in cls.__dataclass_fields__ if isinstance(data, dict) and k in data}
+        return cls(**known)
+
+    def record(self) -> str:
+        return json.dumps(asdict(self))
+
+    @property
+    def short(self) -> str:
+        """For a table cell: pid@host."""
+        return f"pid {self.pid}@{self.host}" if self.pid is not None else "another process"
+
+    def __str__(self) -> str:
+        """For a sentence: who to ask."""
+        if self.pid is None:
+            return "another process"
+        return f"pid {self.pid} on {self.host} since {self.since} ({self.command})"
 
 
 def _file_for(key: str) -> Path:
@@ -66,10 +105,10 @@ class Lease:
             except BlockingIOError:
                 os.close(fd)
                 if time.monotonic() >= deadline:
-                    raise BoardBusy(f"held by {_describe(holder_of(key))}", board=board_id,
+                    raise BoardBusy(f"held by {holder_of(key) or Holder()}", board=board_id,
                                     hint="wait for that run to end, or pick another board") from None
                 if on_wait is not None and not told:
-                    on_wait(f"board {board_id!r} is held by {_describe(holder_of(key))}; "
+                    on_wait(f"board {board_id!r} is held by {holder_of(key) or Holder()}; "
                             f"waiting up to {wait:.0f}s for it")
                     told = True
                 time.sleep(poll)
@@ -94,7 +133,7 @@ class Lease:
         self.release()
 
 
-def holder_of(key: str) -> dict | None:
+def holder_of(key: str) -> Holder | None:
     """Who holds the board (by id or port key) now, or None when it is free (a stale record is not a hold)."""
     path = _file_for(key)
     if not path.exists():
@@ -107,8 +146,7 @@ def holder_of(key: str) -> dict | None:
             return None  # nobody holds it exclusively
         except BlockingIOError:
             pass
-        text = path.read_text()
-        return json.loads(text) if text.strip() else {}
+        return Holder.from_record(path.read_text())
     finally:
         os.close(fd)
 
@@ -122,13 +160,5 @@ def _names(path: Path, fd: int) -> bool:
 
 
 def _record(fd: int) -> None:
-    info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "command": " ".join(sys.argv)[:200]}
     os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps(info).encode(), 0)
-
-
-def _describe(holder: dict | None) -> str:
-    if not holder:
-        return "another process"
-    return f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('since')} ({holder.get('command')})"
+    os.pwrite(fd, Holder.this_process().record().encode(), 0)

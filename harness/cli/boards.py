@@ -44,7 +44,7 @@ def _row(spec: BoardSpec, probe: bool) -> list[str]:
         return [spec.id, spec.chip, "(virtual, started on demand)", "-", "-"] + (["-"] * 3 if probe else [])
     reachable = _reachable(spec.url)
     holder = holder_of(spec.url)
-    held = f"pid {holder.get('pid')}@{holder.get('host')}" if holder else "-"
+    held = holder.short if holder else "-"
     row = [spec.id, spec.chip, spec.url, "yes" if reachable else "no", held]
     if probe:
         row += _probe(spec) if reachable and not holder else ["-"] * 3

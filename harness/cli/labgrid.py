@@ -35,13 +35,13 @@ def run_release(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from esp_hil.labgrid import describe_holder, show
+    from esp_hil.labgrid import show
 
     info = show(args.place, args.coordinator)
     print(f"place {info.name} on {info.coordinator}")
     print(f"  held by: {info.holder or '-'}")
     if info.local_holder is not None:
-        print(f"  live run on this host: {describe_holder(info.local_holder)}")
+        print(f"  live run on this host: {info.local_holder}")
     print("  serial ports:" if info.serial_ports else "  serial ports: none matched")
     for line in info.serial_ports:
         print(f"    {line}")

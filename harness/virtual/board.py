@@ -21,7 +21,7 @@ from esp_hil.virtual.rom import RomBootloader
 from esp_hil.virtual.runmode import RunMode
 from esp_hil.virtual.server import Rfc2217Server
 from esp_hil.virtual.tapnet import BOARD_IP, TapNetwork
-from esp_hil.virtual.testimage import BOOT_OFFSET
+from esp_hil.firmware import OFFSETS
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class VirtualBoard:
 
     def install(self, image: bytes) -> None:
         """Put an image at the chip's boot offset, as a factory-programmed board comes."""
-        offset = BOOT_OFFSET[self.chip]
+        offset = OFFSETS[self.chip]
         self.flash.write(offset, image)
         self.flash.remember_written(offset, len(image))
 
@@ -201,7 +201,7 @@ class VirtualBoard:
 
     def brownout(self) -> None:
         """The supply dipped during a flash write: the image's first sector is lost and the chip resets."""
-        self.flash.erase(BOOT_OFFSET[self.chip], SECTOR)
+        self.flash.erase(OFFSETS[self.chip], SECTOR)
         self._boot(FLASH)
 
     def _hold_in_reset(self) -> None:

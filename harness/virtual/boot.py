@@ -16,7 +16,7 @@ import esptool.bin_image as bin_image
 from esptool.util import FatalError
 
 from esp_hil.virtual.flashstore import FlashStore
-from esp_hil.virtual.testimage import BOOT_OFFSET
+from esp_hil.firmware import OFFSETS
 
 # The ROM's first lines after a power-on reset from flash (ESP32 at 115200; the ESP8266's
 # come at 74880 baud and look like garbage at 115200 on hardware: we print them readable).
@@ -39,7 +39,7 @@ class BootResult:
 
 
 def boot_from_flash(chip: str, flash: FlashStore) -> BootResult:
-    offset = BOOT_OFFSET[chip]
+    offset = OFFSETS[chip]
     head = flash.read(offset, flash.size - offset)  # the image, however long, and what follows
     rom = ROM_BOOT[chip]
     try:

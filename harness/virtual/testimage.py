@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import esptool.bin_image as bin_image
 
-# Where the boot ROM looks for the first image: ESP32 after the 4 KiB it keeps free, ESP8266 at 0.
-BOOT_OFFSET = {"esp32": 0x1000, "esp8266": 0x0}
-
 
 def build(chip: str, payload: bytes = b"MicroPython virtual firmware") -> bytes:
     """An image for `chip` carrying `payload` in one data segment."""

@@ -29,8 +29,9 @@ from esp_hil.board import Board  # noqa: E402
 from esp_hil.errors import HilError  # noqa: E402
 from esp_hil.inventory import BoardSpec  # noqa: E402
 from esp_hil.labgrid import (  # noqa: E402
-    LabgridPlace, _pb, _run, _with_session, from_url, is_labgrid_url, release_stale, serial_package_problem, show,
+    LabgridPlace, _pb, _run, _with_session, from_url, release_stale, serial_package_problem, show,
 )
+from esp_hil.port import PortKind  # noqa: E402
 from esp_hil.virtual.rack import VirtualRack, specs_for  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -253,7 +254,7 @@ def test_labgrid_missing_is_one_line_with_the_install_order(monkeypatch):
 
 
 def test_labgrid_urls_and_the_serial_package_check():
-    assert is_labgrid_url("labgrid://esp-a") and not is_labgrid_url("rfc2217://rack3:4001")
+    assert PortKind.of("labgrid://esp-a") is PortKind.LABGRID and PortKind.of("rfc2217://rack3:4001") is PortKind.RFC2217
     place = from_url("labgrid://esp-a/uart0", "10.0.0.1:20408")
     assert (place.place, place.resource, place.coordinator) == ("esp-a", "uart0", "10.0.0.1:20408")
     with pytest.raises(HilError, match="bad labgrid port"):

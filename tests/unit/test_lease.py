@@ -36,7 +36,7 @@ def test_second_run_waits_then_names_the_holder(tmp_path):
         text = str(info.value)
         assert text.startswith("board 'esp32-a': held by pid ")
         assert str(proc.pid) in text and "\n" not in text
-        assert holder_of("esp32-a")["pid"] == proc.pid
+        assert holder_of("esp32-a").pid == proc.pid
     finally:
         proc.kill()
         proc.wait()

@@ -8,7 +8,8 @@ import pytest
 
 from esp_hil.virtual.boot import boot_from_flash
 from esp_hil.virtual.flashstore import FlashStore
-from esp_hil.virtual.testimage import BOOT_OFFSET, build
+from esp_hil.firmware import OFFSETS
+from esp_hil.virtual.testimage import build
 
 CHIPS = ["esp32", "esp8266"]
 
@@ -28,24 +29,24 @@ def test_erased_flash_does_not_boot_and_prints_what_a_chip_prints(flash, chip):
 @pytest.mark.parametrize("chip", CHIPS)
 def test_valid_image_boots_and_the_log_names_its_sha256(flash, chip):
     image = build(chip, b"hello")
-    flash.write(BOOT_OFFSET[chip], image)
-    flash.remember_written(BOOT_OFFSET[chip], len(image))
+    flash.write(OFFSETS[chip], image)
+    flash.remember_written(OFFSETS[chip], len(image))
     result = boot_from_flash(chip, flash)
     sha = hashlib.sha256(image).hexdigest()
     assert result.ok and result.image_sha256 == sha
-    assert f"virtual-board: image sha256={sha} offset=0x{BOOT_OFFSET[chip]:x} size={len(image)}".encode() in result.log
+    assert f"virtual-board: image sha256={sha} offset=0x{OFFSETS[chip]:x} size={len(image)}".encode() in result.log
 
 
 @pytest.mark.parametrize("chip", CHIPS)
 def test_corrupt_segment_data_does_not_boot(flash, chip):
     image = bytearray(build(chip, b"payload bytes here"))
     image[len(image) // 2] ^= 0x55  # inside the segment data, which the checksum covers
-    flash.write(BOOT_OFFSET[chip], bytes(image))
+    flash.write(OFFSETS[chip], bytes(image))
     assert not boot_from_flash(chip, flash).ok
 
 
 def test_image_for_the_other_chip_does_not_boot(flash):
-    flash.write(BOOT_OFFSET["esp32"], build("esp8266"))
+    flash.write(OFFSETS["esp32"], build("esp8266"))
     assert not boot_from_flash("esp32", flash).ok
 
 

@@ -23,7 +23,7 @@ def ladder(board: Board, reflash: Callable[[], None] | None = None) -> list[Step
         ("interrupt", lambda: board.interrupt(timeout=3)),
         ("soft reset", lambda: board.soft_reset(timeout=5)),
     ]
-    if board.spec.reset != "none":
+    if board.spec.reset.wired:
         steps.append(("hard reset", lambda: board.hard_reset(timeout=10)))
     steps.append(("reopen port", lambda: board.reopen(wait=20)))
     if reflash is not None:

@@ -44,11 +44,9 @@ class BoardReset(HilError):
     """The board reset while a test ran (boot banner, ROM reset cause, a virtual board's dying interpreter).
 
     Ends the test at once, with the line the board printed, instead of a timeout;
-    `STEP` is how the results record it among the recoveries.
+    the results record it among the recoveries (`esp_hil.recoveries.board_reset`).
     """
 
-    STEP = "board reset during the test"
-
     def __init__(self, line: str, *, board: str):
-        super().__init__(f"{self.STEP}: {line}", board=board)
+        super().__init__(f"board reset during the test: {line}", board=board)
         self.line = line

@@ -25,6 +25,7 @@ from esp_hil.linespeed import slow_line
 from esp_hil.virtual.rack_process import RackProcess
 
 if TYPE_CHECKING:
+    from esp_hil.recoveries import Recovery
     from esp_hil.virtual.source.build import Recipe
 
 
@@ -52,6 +53,11 @@ class BoardUnavailable(HilError):
         super().__init__(trouble.line(board_id))
         self.board = board_id
         self.trouble = trouble
+
+    def as_property(self) -> dict:
+        """What a test's report carries (esp_hil.pytestplugin.keys.PROBLEM_PROP), through xdist to the recorder."""
+        return {"board": self.board, "kind": self.trouble.kind.value, "reason": self.trouble.reason,
+                "line": self.trouble.line(self.board)}
 
 
 class BoardPool:
@@ -148,14 +154,14 @@ class BoardPool:
         """The open session on `board_id`, without opening one."""
         return self._open.get(board_id)
 
-    def recover(self, board_id: str) -> str:
+    def recover(self, board_id: str, cause: str) -> Recovery:
         """Run the recovery ladder on an open board; quarantine it (lose it) when that fails."""
         from esp_hil.recovery import recover
 
         board = self._open[board_id]
         reflash = (lambda: self._flash(board.spec, force=True)) if self.firmware and self._flash_mode != "never" else None
         try:
-            return recover(board, reflash)
+            return recover(board, reflash, cause)
         except HilError as exc:
             self._mark(board_id, Unavailable.LOST, exc)
             raise BoardUnavailable(board_id, self.unavailable[board_id]) from None

@@ -14,20 +14,21 @@ from typing import Callable
 
 from esp_hil.board import Board
 from esp_hil.errors import BoardLost, BoardTimeout, HilError
+from esp_hil.recoveries import Attempt, Outcome, Recovery, Step
 
-Step = tuple[str, Callable[[], None]]
+Rung = tuple[Step, Callable[[], None]]
 
 
-def ladder(board: Board, reflash: Callable[[], None] | None = None) -> list[Step]:
-    steps: list[Step] = [
-        ("interrupt", lambda: board.interrupt(timeout=3)),
-        ("soft reset", lambda: board.soft_reset(timeout=5)),
+def ladder(board: Board, reflash: Callable[[], None] | None = None) -> list[Rung]:
+    steps: list[Rung] = [
+        (Step.INTERRUPT, lambda: board.interrupt(timeout=3)),
+        (Step.SOFT_RESET, lambda: board.soft_reset(timeout=5)),
     ]
     if board.spec.reset.wired:
-        steps.append(("hard reset", lambda: board.hard_reset(timeout=10)))
-    steps.append(("reopen port", lambda: board.reopen(wait=20)))
+        steps.append((Step.HARD_RESET, lambda: board.hard_reset(timeout=10)))
+    steps.append((Step.REOPEN, lambda: board.reopen(wait=20)))
     if reflash is not None:
-        steps.append(("reflash", lambda: (board.close(), reflash(), board.reopen(wait=20))))  # the flasher needs the port
+        steps.append((Step.REFLASH, lambda: (board.close(), reflash(), board.reopen(wait=20))))  # the flasher needs the port
     return steps
 
 
@@ -38,21 +39,25 @@ def healthy(board: Board) -> bool:
         return False
 
 
-def recover(board: Board, reflash: Callable[[], None] | None = None) -> str:
-    """Return the name of the step that brought the board back; BoardLost when none did."""
+def recover(board: Board, reflash: Callable[[], None] | None = None, cause: str = "") -> Recovery:
+    """The recovery that brought the board back (each step tried, and how); BoardLost when none did."""
     tried, said = "nothing", ""
+    attempts: list[Attempt] = []
     for name, step in ladder(board, reflash):
         tried = name
         board.transcript.note(f"recovery: {name}")
         try:
             step()
         except (HilError, OSError) as exc:
-            board.transcript.note(f"recovery: {name} failed: {str(exc).splitlines()[0]}")
+            line = str(exc).splitlines()[0]
+            board.transcript.note(f"recovery: {name} failed: {line}")
+            attempts.append(Attempt(name, Outcome.FAILED, line))
             if isinstance(exc, HilError) and not isinstance(exc, BoardTimeout):
                 said = f"{exc.message.splitlines()[0]} (after {name})"
             continue
         if healthy(board):
             board.transcript.note(f"recovery: board answers again after {name}")
-            return name
+            return Recovery(board.id, cause, (*attempts, Attempt(name, Outcome.ANSWERED)))
+        attempts.append(Attempt(name, Outcome.SILENT))
     raise BoardLost(f"quarantined: {said or f'no answer after {tried}'}", board=board.id,
                     hint="power-cycle the board and check its cable; the other boards carried on")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from esp_hil.distribution import ANY_ID
+from esp_hil.spread import ANY_ID
 from esp_hil.results import BoardRow, Result, ResultsStore, Run
 
 PASSING = frozenset({"passed"})

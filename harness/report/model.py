@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from esp_hil import recoveries
 from esp_hil.errors import HilError
 from esp_hil.report import cells as cellmod
 from esp_hil.report.cells import FAILING, PASSING, Cell, Key, verdict
@@ -55,10 +56,15 @@ class LostBoard:
 
 @dataclass(frozen=True)
 class Recovery:
-    """A board that stopped answering before a test and was brought back by the recovery ladder."""
+    """A board brought back before a test by the recovery ladder, or that reset by itself during one."""
     board_id: str | None
     test_id: str
-    step: str                      # the ladder step that worked
+    event: recoveries.Recovery     # why, each step tried and how it went
+
+    @property
+    def step(self) -> str:
+        """What brought the board back, and when: `hard reset`, or the reset the board did itself mid-test."""
+        return str(self.event.step or "nothing")
 
 
 @dataclass(frozen=True)
@@ -151,7 +157,8 @@ def build(store: ResultsStore, run: str = "latest", baseline: str | None = "prev
         new=sorted((_change(None, n, flaky_keys) for n in new), key=lambda c: (c.outcome not in FAILING, c.test_id)),
         removed=absent if current.complete else [], not_run=[] if current.complete else absent,
         flaky=flaky, lost=lost, skipped=_skipped(now_cells),
-        recovered=[Recovery(c.board_id, c.test_id, step) for c in now_cells.values() for step in c.recoveries],
+        recovered=[Recovery(c.board_id, c.test_id, recoveries.parse(text, c.board_id or ""))
+                   for c in now_cells.values() for text in c.recoveries],
         durations=_durations(pairs, duration_ratio, duration_min),
         matrix=_matrix(now_cells),
         history=[p for r in recent for p in _pass_rates(r, now_cells if r.id == current.id else past[r.id])],

@@ -111,9 +111,11 @@ def _lost_and_skipped(report: Report) -> str:
                      f'<th>baseline tests not run</th></tr></thead><tbody>{rows}</tbody></table>')
     if report.recovered:
         rows = "".join(f"<tr><td>{_e(fmt.board(r.board_id))}</td><td class=t>{_test(r.test_id)}</td>"
-                       f"<td>{_e(r.step)}</td></tr>" for r in report.recovered)
-        parts.append('<table class="list"><thead><tr><th>recovered board</th><th>before test</th>'
-                     f'<th>brought back by</th></tr></thead><tbody>{rows}</tbody></table>')
+                       f"<td>{_e(r.step)}</td><td>{_e(r.event.tried() or '-')}</td><td>{_e(r.event.cause or '-')}</td>"
+                       "</tr>" for r in report.recovered)
+        parts.append('<table class="list"><thead><tr><th>recovered board</th><th>test</th>'
+                     '<th>brought back by</th><th>tried first</th><th>why</th>'
+                     f'</tr></thead><tbody>{rows}</tbody></table>')
     if report.skipped:
         rows = "".join(
             f"<tr><td>{_e(fmt.board(s.board_id))}</td><td>{_e(s.reason)}</td><td><details><summary>{len(s.tests)} "

@@ -38,7 +38,8 @@ def to_dict(report: Report) -> dict[str, Any]:
                    "outcomes": list(f.outcomes), "runs": list(f.runs)} for f in report.flaky],
         "lost_boards": [{"board_id": b.board_id, "reason": b.reason, "chip": b.chip, "virtual": b.virtual,
                          "tests": b.tests} for b in report.lost],
-        "recovered": [{"board_id": r.board_id, "test_id": r.test_id, "step": r.step} for r in report.recovered],
+        "recovered": [{"board_id": r.board_id, "test_id": r.test_id, "step": r.step, **r.event.as_dict()}
+                      for r in report.recovered],
         "skipped": [{"board_id": s.board_id, "reason": s.reason, "tests": list(s.tests)} for s in report.skipped],
         "duration_changes": [{"test_id": d.test_id, "board_id": d.board_id, "before": round(d.before, 3),
                               "now": round(d.now, 3), "ratio": round(d.ratio, 2)} for d in report.durations],

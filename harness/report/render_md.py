@@ -101,9 +101,10 @@ def _boards(report: Report) -> list[str]:
                 for b in report.lost]
         out.append("")
     if report.recovered:
-        out += [f"### 🩹 Boards recovered ({len(report.recovered)})", "", "| board | before test | brought back by |",
-                "|---|---|---|"]
-        out += [f"| {_cell(fmt.board(r.board_id))} | `{_cell(r.test_id)}` | {_cell(r.step)} |" for r in report.recovered]
+        out += [f"### 🩹 Boards recovered ({len(report.recovered)})", "",
+                "| board | test | brought back by | tried first | why |", "|---|---|---|---|---|"]
+        out += [f"| {_cell(fmt.board(r.board_id))} | `{_cell(r.test_id)}` | {_cell(r.step)} | "
+                f"{_cell(r.event.tried() or '-')} | {_cell(r.event.cause or '-')} |" for r in report.recovered]
         out.append("")
     if report.skipped:
         out += ["### ⏭ Skipped", "", "| board | reason | tests |", "|---|---|---|"]

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from esp_hil.errors import BoardLost, BoardTimeout, HilError
+from esp_hil.recoveries import Step
 from esp_hil.recovery import recover
 from esp_hil.virtual import faults
 
@@ -16,7 +17,7 @@ from esp_hil.virtual import faults
 def test_killed_interpreter_reboots_and_interrupt_is_enough(session, vboard):
     faults.inject(vboard, "kill")
     time.sleep(0.5)
-    assert recover(session) == "interrupt"
+    assert recover(session).step is Step.INTERRUPT
     assert "interpreter died" in session.transcript.render()
 
 
@@ -24,7 +25,7 @@ def test_hung_interpreter_needs_a_hard_reset(session, vboard):
     faults.inject(vboard, "hang")
     with pytest.raises(BoardTimeout):
         session.exec("print(1)", timeout=1)
-    assert recover(session) == "hard reset"
+    assert recover(session).step is Step.HARD_RESET
     notes = session.transcript.render()
     assert "recovery: interrupt failed" in notes and "recovery: soft reset failed" in notes
     assert session.exec("print(2)") == "2\n"
@@ -35,13 +36,13 @@ def test_dropped_link_needs_the_port_reopened(session, vboard):
     time.sleep(0.2)
     with pytest.raises(HilError):
         session.exec("print(1)", timeout=2)
-    assert recover(session) == "reopen port"
+    assert recover(session).step is Step.REOPEN
     assert session.exec("print(3)") == "3\n"
 
 
 def test_port_that_comes_back_after_a_while_is_reopened(session, vboard):
     faults.inject(vboard, "vanish", 2.0)
-    assert recover(session) == "reopen port"
+    assert recover(session).step is Step.REOPEN
 
 
 def test_line_noise_is_survived(session, vboard):

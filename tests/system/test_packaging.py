@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 USE_BOTH = """
 import fixtures
-import esp_hil.fixtures.boards
+import esp_hil.pytestplugin.fixtures.boards
 from esp_hil import inventory, places
 
 rack = places.rack()

@@ -62,8 +62,11 @@ def test_bad_input_is_one_line(pytester, args, words):
 def test_unreachable_port_is_one_line_plus_one_short_line_per_test(pytester, args):
     pytester.makepyfile(test_x="def test_a(board):\n    pass\n\ndef test_b(board):\n    pass\n\n"
                                "def test_c(board):\n    pass\n\ndef test_host():\n    pass\n")
-    result = pytester.runpytest_subprocess("--hil-port", "rfc2217://127.0.0.1:9", "--hil-chip", "esp32", *args)
+    db = pytester.path / "results.sqlite"
+    result = pytester.runpytest_subprocess("--hil-port", "rfc2217://127.0.0.1:9", "--hil-chip", "esp32",
+                                           f"--hil-results={db}", *args)
     result.assert_outcomes(passed=1, errors=3)
+    _lost_in_the_results_and_the_report(db, "bench", "cannot open rfc2217://127.0.0.1:9")
     lines = result.stdout.lines + result.stderr.lines
     problem = [line for line in lines if "cannot open rfc2217://127.0.0.1:9" in line]
     assert len(problem) == 1 and problem[0].startswith("esp-hil: board 'bench' lost: cannot open")
@@ -74,6 +77,17 @@ def test_unreachable_port_is_one_line_plus_one_short_line_per_test(pytester, arg
     errors = [line for line in errors if not line.startswith("[gw")]  # xdist names the worker
     assert len(errors) == 2 * 3  # each test: pytest's header, then one line
     assert errors[1::2] == ["board 'bench' unavailable (see above)"] * 3
+
+
+def _lost_in_the_results_and_the_report(db, board_id: str, why: str) -> None:
+    """Under xdist a worker lost the board: its tests' reports carried that to the recorder."""
+    from esp_hil.report import model, render_md
+    from esp_hil.results import ResultsStore
+
+    store = ResultsStore(db)
+    report = model.build(store)
+    assert [(b.board_id, why in b.reason) for b in report.lost] == [(board_id, True)]
+    assert "Boards lost" in render_md.render(report) and board_id in render_md.render(report)
 
 
 QUARANTINE = '''
@@ -134,6 +148,7 @@ def test_skipped_after_a_recovery(board):
 
 
 def test_a_hung_board_is_brought_back_and_the_run_says_how(pytester, spec, tmp_path):
+    from esp_hil.recoveries import Outcome, Step, parse
     from esp_hil.results import ResultsStore
 
     db = tmp_path / "results.sqlite"
@@ -145,7 +160,11 @@ def test_a_hung_board_is_brought_back_and_the_run_says_how(pytester, spec, tmp_p
                                   r"hard reset before test_skipped_after_a_recovery"])
     with ResultsStore(db, create=False) as store:
         first, second, third, skipped = store.results(store.run("latest").id)
-        assert [r.recovery for r in (first, second, third, skipped)] == [None, "hard reset", None, "hard reset"]
+        recovered = [parse(r.recovery) if r.recovery else None for r in (first, second, third, skipped)]
+        assert [r and r.step for r in recovered] == [None, Step.HARD_RESET, None, Step.HARD_RESET]
+        assert [(a.step, a.outcome) for a in recovered[1].attempts] == [
+            (Step.INTERRUPT, Outcome.FAILED), (Step.SOFT_RESET, Outcome.FAILED), (Step.HARD_RESET, Outcome.ANSWERED)]
+        assert recovered[1].cause.startswith("soft reset before the test: ")
         notes = [line.split("recovery: ", 1)[1] for line in store.transcript(second).splitlines() if "recovery: " in line]
     assert [n for n in notes if "failed" not in n] == [
         "interrupt", "soft reset", "hard reset", "board answers again after hard reset"]  # the ladder, in the transcript

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from esp_hil.errors import BoardReset
+from esp_hil.recoveries import Step, parse
 from esp_hil.results import ResultsStore
 from esp_hil.virtual import faults
 from tests.support import bench
@@ -76,5 +77,5 @@ def test_the_run_fails_the_test_with_the_line_and_records_a_recovery(pytester, s
         transcript = store.transcript(killed)
     assert killed.duration < 2.5  # the kill came 0.3 s in
     assert killed.message == f"esp_hil.errors.BoardReset: board 'bench': board reset during the test: {DIED}"
-    assert killed.recovery == BoardReset.STEP and after.outcome == "passed"
+    assert parse(killed.recovery).step is Step.BOARD_RESET and after.outcome == "passed"
     assert DIED in transcript

@@ -184,7 +184,7 @@ def test_uart_and_webrepl_sessions_share_one_repl_and_resync(endpoint, spec):
     sessions on one REPL, each resynchronising after the other talked, a frame split in time."""
     from websockets.frames import Frame, Opcode
 
-    from esp_hil.fixtures.webrepl import WebreplServer
+    from esp_hil.pytestplugin.fixtures.webrepl import WebreplServer
 
     uart = Board.open(spec)
     web = WebreplServer(uart, "127.0.0.1", endpoint.port, PASSWORD).connect()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from esp_hil.distribution import board_of, share
+from esp_hil.pytestplugin.scheduling import board_of, share
 
 IDS = ["esp32-a", "esp32", "esp8266-b"]
 

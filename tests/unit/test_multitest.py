@@ -139,7 +139,7 @@ def test_single_instance_verdicts(tmp_path):
 
 
 def test_names_as_in_micropythons_tree(tmp_path):
-    from esp_hil.upstream_plugin import tree_name
+    from esp_hil.pytestplugin.upstream import tree_name
 
     tests = tmp_path / "micropython" / "tests"
     (tests / "multi_net").mkdir(parents=True)

@@ -157,19 +157,29 @@ def test_lost_and_absent_boards_and_skips_with_what_the_board_lacked(store):
 
 
 def test_a_board_brought_back_before_a_test_is_in_every_format(store):
+    from esp_hil.recoveries import Attempt, Outcome, Recovery, Step
+
     run_id = store.start_run(suite="tests/hil", command="pytest", git_rev="r1", host="rack3")
     store.add_board(run_id, board_id="esp32-a", **{**BOARD, "firmware_version": "v1.24.0"})
-    store.record(run_id, test_id="t.py::test_x[esp32-a]", board_id="esp32-a", outcome="passed", duration=1)
+    store.record(run_id, test_id="t.py::test_x[esp32-a]", board_id="esp32-a", outcome="passed", duration=1,
+                 recovery="soft reset")  # a result recorded before attempts were kept: the bare step
+    event = Recovery("esp32-a", "soft reset before the test: no answer in 5 s",
+                     (Attempt(Step.INTERRUPT, Outcome.SILENT), Attempt(Step.HARD_RESET, Outcome.ANSWERED)))
     store.record(run_id, test_id="t.py::test_y[esp32-a]", board_id="esp32-a", outcome="passed", duration=1,
-                 recovery="hard reset", transcript="-- recovery: interrupt\n-- recovery: hard reset\n")
+                 recovery=event.to_json(), transcript="-- recovery: interrupt\n-- recovery: hard reset\n")
     report = build(store)
-    assert [(r.board_id, r.test_id, r.step) for r in report.recovered] == [("esp32-a", "t.py::test_y[esp32-a]",
-                                                                            "hard reset")]
-    assert "1 recovery" in render_md.render(report)
-    assert "| esp32-a | `t.py::test_y[esp32-a]` | hard reset |" in render_md.render(report)
-    assert "hard reset" in render_html.render(report) and "recovered board" in render_html.render(report)
-    assert json.loads(render_json.render(report))["recovered"] == [
-        {"board_id": "esp32-a", "test_id": "t.py::test_y[esp32-a]", "step": "hard reset"}]
+    assert [(r.board_id, r.test_id, r.step) for r in report.recovered] == [
+        ("esp32-a", "t.py::test_x[esp32-a]", "soft reset"), ("esp32-a", "t.py::test_y[esp32-a]", "hard reset")]
+    assert "2 recoveries" in render_md.render(report)
+    assert ("| esp32-a | `t.py::test_y[esp32-a]` | hard reset | interrupt silent | soft reset before the test: "
+            "no answer in 5 s |") in render_md.render(report)
+    html = render_html.render(report)
+    assert "recovered board" in html and "interrupt silent" in html and "no answer in 5 s" in html
+    assert json.loads(render_json.render(report))["recovered"][1] == {
+        "board_id": "esp32-a", "test_id": "t.py::test_y[esp32-a]", "step": "hard reset", "board": "esp32-a",
+        "cause": "soft reset before the test: no answer in 5 s",
+        "attempts": [{"step": "interrupt", "outcome": "silent", "cause": ""},
+                     {"step": "hard reset", "outcome": "answered", "cause": ""}]}
 
 
 def test_only_large_duration_changes_between_passes(store):

@@ -12,7 +12,7 @@ from contextlib import nullcontext
 
 import pytest
 
-from esp_hil.properties import PROBLEM_PROP
+from esp_hil.pytestplugin.keys import PROBLEM_PROP
 
 
 class Notices:
@@ -38,8 +38,8 @@ class Notices:
         problem = dict(report.user_properties).get(PROBLEM_PROP)
         if problem is None or hasattr(self._config, "workerinput"):
             return
-        board, kind, line = problem
-        if (board, kind) not in self._told:
-            self._told.add((board, kind))
-            self.say(line)
+        told = (problem["board"], problem["kind"])
+        if told not in self._told:
+            self._told.add(told)
+            self.say(problem["line"])
 

@@ -14,8 +14,9 @@ from collections import defaultdict
 
 import pytest
 
-from esp_hil.errors import BoardReset
-from esp_hil.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP, SLOW_LINE_PROP
+from esp_hil.pytestplugin import reports
+from esp_hil.pytestplugin.keys import INFO_PROP, RECOVERY_PROP, SLOW_LINE_PROP
+from esp_hil.recoveries import Recovery
 
 
 class Summary:
@@ -27,24 +28,24 @@ class Summary:
         self._slow: dict[str, str] = {}  # board -> how slow its line runs: said once, not per test
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        props = dict(report.user_properties)
-        board = props.get(BOARD_PROP)
-        if not board:
+        outcome, board = reports.outcome(report), reports.board(report)
+        if outcome is None or not board:
             return
+        props = dict(report.user_properties)
         ran_on = (props.get(INFO_PROP) or {}).get("ran_on")
         if ran_on:
             self._ran_on[board] = ran_on
         if SLOW_LINE_PROP in props:
             self._slow[board] = props[SLOW_LINE_PROP]
         if RECOVERY_PROP in props:
-            step, test = props[RECOVERY_PROP], report.nodeid.split("::")[-1]
-            self._recovered[board].append(f"{step} {'in' if step == BoardReset.STEP else 'before'} {test}")
+            recovery, test = Recovery.from_dict(props[RECOVERY_PROP]), report.nodeid.split("::")[-1]
+            self._recovered[board].append(f"{recovery.step} {'in' if recovery.during_test else 'before'} {test}")
         behaviour = _behaviour(report.nodeid)
-        if report.when == "call":
-            self._ran[board].add(behaviour)
-        elif report.when == "setup" and report.skipped and isinstance(report.longrepr, tuple):
-            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        reason = reports.skip_reason(report)
+        if outcome == "skipped" and reason is not None:
             self._skipped[board][behaviour].add(reason.split(": ", 1)[-1])
+        elif outcome != "error":
+            self._ran[board].add(behaviour)
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         boards = sorted(set(self._ran) | set(self._skipped))

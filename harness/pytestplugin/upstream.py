@@ -19,14 +19,11 @@ import pytest
 
 from esp_hil import multitest, ports, upstream
 from esp_hil.board import Board
-from esp_hil.distribution import ANY, ANY_ID
+from esp_hil.spread import ANY_ID, Spread
 from esp_hil.errors import HilError
 from esp_hil.inventory import Network
 from esp_hil.network import attach_network
-from esp_hil.plugin import POOL_KEY
-
-METRIC_PROP = "hil_output_metric"  # OUTPUT_METRIC lines of a multitest, one property each
-DEFECT_PROP = "hil_known_defect"  # a known-defect line a source build printed (left out of the comparison)
+from esp_hil.pytestplugin.keys import DEFECT_PROP, METRIC_PROP, POOL_KEY
 _RUNNERS = ("run-multitests.py", "run-tests.py")
 
 
@@ -247,7 +244,7 @@ _TRUTH = multitest.Truth(_truth_instances)
 
 
 def _board_ids(config: pytest.Config) -> list[str]:
-    if config.getoption("--hil-mode") == ANY:
+    if config.getoption("--hil-mode") is Spread.ANY:
         return [ANY_ID]
     return [b.id for b in config.stash[POOL_KEY].inventory.boards]
 

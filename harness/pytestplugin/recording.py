@@ -1,8 +1,9 @@
 """Record every test result into the results store as it finishes (pytest side of esp_hil.results).
 
 Only the controlling process writes: with pytest-xdist the workers' reports arrive
-in the controller's `pytest_runtest_logreport`, with the board each test ran on in
-`user_properties`. Each result is committed when it arrives, so a run that dies
+in the controller's `pytest_runtest_logreport`, with the board each test ran on, a
+recovery it needed, or why it had no board (lost, busy) in `user_properties`. So a
+board a worker lost is recorded as lost, as one the controller lost. Each result is committed when it arrives, so a run that dies
 keeps everything recorded before. A run is opened with its first result: `--help`,
 `--collect-only` and usage errors leave nothing behind.
 
@@ -24,7 +25,9 @@ from pathlib import Path
 import pytest
 
 from esp_hil import places
-from esp_hil.properties import BOARD_PROP, INFO_PROP, PROBLEM_PROP, RECOVERY_PROP
+from esp_hil.pytestplugin import reports
+from esp_hil.pytestplugin.keys import INFO_PROP, PROBLEM_PROP, RECOVERY_PROP
+from esp_hil.recoveries import Recovery
 from esp_hil.results import Ending
 
 _ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -54,6 +57,8 @@ class Recorder:
         self.config = config
         self.run_id: str | None = None
         self._boards: set[str] = set()
+        self._info: dict[str, dict] = {}  # board id -> what the reports said of it (for a board lost at the end)
+        self._lost: dict[str, str] = {}  # board id -> why, while its tests find it lost
         self._signal: int | None = None  # the signal that ended the run, re-raised once pytest is done
         if threading.current_thread() is threading.main_thread():
             for signum in _ENDING_SIGNALS:
@@ -73,58 +78,44 @@ class Recorder:
             os.kill(os.getpid(), self._signal)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        outcome = _outcome(report)
+        outcome = reports.outcome(report)
         if outcome is None:
             return
         if self.run_id is None:
             self.run_id = self.store.start_run(suite=_suite(self.config), command=" ".join(sys.argv),
                                                git_rev=_git_rev(self.config.rootpath), host=socket.gethostname())
         props = dict(report.user_properties)
-        board_id = props.get(BOARD_PROP)
-        if board_id and board_id not in self._boards and INFO_PROP in props:
-            self.store.add_board(self.run_id, board_id=board_id, **props[INFO_PROP])
-            self._boards.add(board_id)
-        transcript = next((text for title, text in report.sections if title.endswith("transcript")), None)
+        board_id = reports.board(report)
+        if board_id and INFO_PROP in props:
+            self._info[board_id] = props[INFO_PROP]
+            if board_id not in self._boards:
+                self.store.add_board(self.run_id, board_id=board_id, **props[INFO_PROP])
+                self._boards.add(board_id)
         problem = props.get(PROBLEM_PROP)  # the test says "see above"; the results keep the line it points at
+        self._note_lost(board_id, problem)
+        transcript = next((text for title, text in report.sections if title.endswith("transcript")), None)
+        recovery = props.get(RECOVERY_PROP)
         self.store.record(self.run_id, test_id=report.nodeid, board_id=board_id, outcome=outcome,
-                          duration=report.duration, message=problem[2] if problem else _message(report),
+                          duration=report.duration, message=problem["line"] if problem else reports.message(report),
                           transcript=transcript,
-                          recovery=props.get(RECOVERY_PROP))
+                          recovery=Recovery.from_dict(recovery).to_json() if recovery else None)
+
+    def _note_lost(self, board_id: str | None, problem: dict | None) -> None:
+        """A board is lost while its tests say so; one of its tests that had it means it came back."""
+        if problem and problem["kind"] == "lost":
+            self._lost[problem["board"]] = problem["reason"]
+        elif board_id and not problem:
+            self._lost.pop(board_id, None)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from esp_hil.plugin import POOL_KEY
-
         if self.run_id is None:
             return  # no test ran: nothing to record
-        pool = self.config.stash.get(POOL_KEY, None)
-        for board_id, reason in (pool.lost.items() if pool else ()):
-            spec = pool.inventory.get(board_id)
-            self.store.add_board(self.run_id, board_id=board_id, chip=spec.chip, url=spec.url,
-                                 virtual=spec.virtual, lost=reason)
+        for board_id, reason in self._lost.items():
+            info = self._info.get(board_id, {})
+            self.store.add_board(self.run_id, board_id=board_id, chip=info.get("chip"), url=info.get("url"),
+                                 virtual=bool(info.get("virtual")), lost=reason)
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or self._signal is not None
         self.store.end_run(self.run_id, Ending.INTERRUPTED if interrupted else Ending.FINISHED)
-
-
-def _outcome(report: pytest.TestReport) -> str | None:
-    """One outcome per test: setup problems, the call, or a teardown error."""
-    if report.when == "call":
-        if hasattr(report, "wasxfail"):
-            return "xfailed" if report.skipped else "xpassed"
-        return report.outcome
-    if report.when == "setup" and not report.passed:
-        return "skipped" if report.skipped else "error"
-    if report.when == "teardown" and report.failed:
-        return "error"
-    return None
-
-
-def _message(report: pytest.TestReport) -> str:
-    if report.skipped and isinstance(report.longrepr, tuple):
-        return str(report.longrepr[2]).removeprefix("Skipped: ")
-    crash = getattr(report.longrepr, "reprcrash", None)
-    if crash is not None:
-        return crash.message
-    return str(report.longrepr or "")[:2000]
 
 
 def _suite(config: pytest.Config) -> str:

@@ -1,6 +1,9 @@
-"""The pytest plugin: options, the run's boards, the `needs` marker, transcripts in reports.
+"""The pytest plugin: options, the run's boards, the `needs` marker, the board's facts on each report.
 
-Fixtures live in `fixtures/` and are thin: they compose what this module sets up.
+The other modules of this package are loaded as plugins by name (`pytest_plugins`),
+never imported here; they and the fixtures (`fixtures/`, thin compositions of what
+this module sets up) share only `keys` and `reports`. Imports run one way: from this
+package down to the board session.
 """
 
 from __future__ import annotations
@@ -10,22 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from esp_hil import inventory, places
+from esp_hil import inventory, places, recoveries
 from esp_hil.errors import BoardReset, HilError
 from esp_hil.inventory import Inventory
-from esp_hil.distribution import ANY, ANY_ID, MATRIX, BoardScheduling, share
-from esp_hil.notices import Notices
 from esp_hil.pool import BoardPool
-from esp_hil.properties import BOARD_PROP, INFO_PROP, RECOVERY_PROP
+from esp_hil.pytestplugin.keys import (BOARD_KEY, BOARD_PROP, INFO_PROP, POOL_KEY, RECOVERY_KEY, RECOVERY_PROP,
+                                       TRANSCRIPT_KEY)
+from esp_hil.pytestplugin.notices import Notices
+from esp_hil.pytestplugin.reports import outcome
+from esp_hil.pytestplugin.scheduling import BoardScheduling, share
+from esp_hil.spread import ANY_ID, Spread
 from esp_hil.virtual.source.build import add_options as build_options
 from esp_hil.virtual.source.build import recipe_from
 
-pytest_plugins = ["esp_hil.clean_reports", "esp_hil.recording", "esp_hil.summary", "esp_hil.fixtures.boards", "esp_hil.fixtures.peers",
-                  "esp_hil.fixtures.webrepl", "esp_hil.upstream_plugin"]
-
-POOL_KEY = pytest.StashKey[BoardPool]()
-TRANSCRIPT_KEY = pytest.StashKey[tuple]()
-RECOVERY_KEY = pytest.StashKey[str]()  # the ladder step that brought the test's board back in its setup
+pytest_plugins = [f"esp_hil.pytestplugin.{name}" for name in (
+    "clean_reports", "recording", "summary", "upstream", "fixtures.boards", "fixtures.peers", "fixtures.webrepl")]
 _BOARD_FIXTURES = ("board", "net_board")
 # pyserial 3.5's RFC 2217 client uses threading's old names: not the user's to fix, wherever esp-hil runs
 _PYSERIAL_WARNINGS = ("ignore:setDaemon\\(\\) is deprecated:DeprecationWarning:serial.rfc2217",
@@ -45,7 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hil-firmware", metavar="NAME", help="flash this image of firmware/manifest.toml onto each board first")
     group.addoption("--hil-flash", choices=("auto", "always", "never"), default="auto",
                     help="with --hil-firmware: auto skips boards that already hold it (flash MD5); always rewrites")
-    group.addoption("--hil-mode", choices=(MATRIX, ANY), default=MATRIX,
+    group.addoption("--hil-mode", type=Spread, choices=tuple(Spread), default=Spread.MATRIX,
                     help="matrix: each board test on every selected board (default); any: once, on any free board")
     build_options(group.addoption, "--hil-")
 
@@ -83,7 +85,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     pool = config.stash.get(POOL_KEY, None)
     if pool is None or pool.firmware is None or config.getoption("--hil-flash") == "never":
         return
-    if config.getoption("--hil-mode") != MATRIX:
+    if config.getoption("--hil-mode") is not Spread.MATRIX:
         return  # any mode uses one board: it is flashed when first used
     if hasattr(config, "workerinput") or config.getoption("dist", "no") != "no":
         return
@@ -156,7 +158,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every board test runs once on each board of the run: the regression matrix."""
     if not any(name in metafunc.fixturenames for name in _BOARD_FIXTURES):
         return
-    if metafunc.config.getoption("--hil-mode") == ANY:
+    if metafunc.config.getoption("--hil-mode") is Spread.ANY:
         metafunc.parametrize("hil_board_id", [ANY_ID], ids=[ANY_ID])
         return
     pool = metafunc.config.stash[POOL_KEY]
@@ -167,7 +169,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """Matrix mode under xdist: one worker at a time per board."""
-    if config.getoption("--hil-mode") != MATRIX:
+    if config.getoption("--hil-mode") is not Spread.MATRIX:
         return None
     return BoardScheduling(config, log, [b.id for b in config.stash[POOL_KEY].inventory.boards])
 
@@ -181,20 +183,30 @@ def pytest_configure_node(node) -> None:
     node.workerinput["hil_boards"] = share(ids, count, index)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each board test's board, kept on the item: the reports carry it from there, nothing parses node ids."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        board_id = callspec.params.get("hil_board_id") if callspec else getattr(item, "hil_board_id", None)
+        if board_id:
+            item.stash[BOARD_KEY] = board_id
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    outcome = yield
-    report = outcome.get_result()
+    made = yield
+    report = made.get_result()
+    if call.excinfo is not None and call.excinfo.errisinstance(BoardReset):  # came back by itself: a recovery
+        item.stash[RECOVERY_KEY] = recoveries.board_reset(call.excinfo.value.board, call.excinfo.value.line).as_dict()
+    if outcome(report) is None:
+        return
     attached = item.stash.get(TRANSCRIPT_KEY, None)
-    board_id = attached[0].id if attached else getattr(item, "callspec", None) and item.callspec.params.get("hil_board_id")
+    board_id = attached[0].id if attached else item.stash.get(BOARD_KEY, None)
     if board_id and board_id != ANY_ID:
         report.user_properties.append((BOARD_PROP, board_id))
         report.user_properties.append((INFO_PROP, _board_info(item.config.stash[POOL_KEY], board_id)))
-    # the report that carries the test's outcome (esp_hil.recording); a teardown error is not a second recovery
-    recorded = report.when == "call" or (report.when == "setup" and not report.passed)
-    if call.excinfo is not None and call.excinfo.errisinstance(BoardReset):
-        item.stash[RECOVERY_KEY] = BoardReset.STEP  # the board brought itself back: a recovery, not a timeout
-    recovery = item.stash.get(RECOVERY_KEY, None) if recorded else None
+    recovery = item.stash.get(RECOVERY_KEY, None) if report.when != "teardown" else None  # one per test
     if recovery:
         report.user_properties.append((RECOVERY_PROP, recovery))
     if attached and (report.failed or recovery):  # a recovery's steps are in the transcript

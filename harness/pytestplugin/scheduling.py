@@ -17,9 +17,6 @@ from __future__ import annotations
 
 from xdist.scheduler import LoadScopeScheduling
 
-MATRIX = "matrix"
-ANY = "any"
-ANY_ID = "any-board"
 
 
 def board_of(nodeid: str, board_ids: list[str]) -> str | None:

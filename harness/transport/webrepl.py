@@ -32,6 +32,7 @@ PASSWORD_ENV = "HIL_WEBREPL_PASSWORD"
 READ_TIMEOUT = 3.0  # a pyserial-like read timeout, as in esp_hil.transport.serial
 MAX_FRAME = 65535  # the board's websocket takes 16-bit frame lengths only
 REQUEST = struct.Struct("<2sBBQLH64s")  # WA, op, 0, 0, size, name length, name
+MAX_NAME = 63  # bytes: the name field is 64, and the board needs a NUL after the name
 RESPONSE = struct.Struct("<2sH")  # WB, status
 PUT, GET, VERSION = 1, 2, 3
 CONNECTED = b"WebREPL connected\r\n"
@@ -201,8 +202,15 @@ class WebsocketPort:
             raise WebreplClosed(f"the WebREPL connection was closed ({type(exc).__name__})") from None
 
     def close(self) -> None:
+        r"""End the session with an empty close frame.
+
+        The board's websocket hands a control frame's payload to the REPL a byte at a
+        time (extmod/modwebsocket.c): status 1000 is `\x03\xe8`, and its `\x03` would
+        arrive as Ctrl-C, interrupting whatever the board runs. An empty close frame
+        reaches it as EOF only: WebREPL detaches, answers `\x88\x00` and closes.
+        """
         if self._ws is not None:
-            self._ws.close()
+            self._ws.close(code=None)  # type: ignore[arg-type]  # None: a close frame without a status
         self._closed()
 
 
@@ -293,9 +301,11 @@ class WebreplTransport(Transport):
             raise self._lost("version", "", 0, 0, exc) from None
 
     def _name(self, path: str) -> bytes:
+        """The name for the request's 64-byte field, which the board reads up to a NUL (`strlen`)."""
         name = path.encode()
-        if len(name) > 64:
-            raise HilError(f"WebREPL file names are at most 64 bytes: {path!r}", board=self.board_id)
+        if len(name) > MAX_NAME:
+            raise HilError(f"WebREPL file names are at most {MAX_NAME} bytes (the board needs a NUL in its "
+                           f"64-byte field): {path!r} is {len(name)}", board=self.board_id)
         return name
 
     def _response(self, op: str, path: str) -> None:

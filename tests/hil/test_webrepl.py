@@ -20,6 +20,7 @@ import random
 import pytest
 from websockets.frames import Frame, Opcode
 
+from esp_hil.device import GO, printed_lines
 from esp_hil.errors import HilError
 
 pytestmark = pytest.mark.needs("webrepl")
@@ -68,6 +69,35 @@ def test_file_put_and_get_round_trip_with_sha256(board, webrepl):
     webrepl.interrupt()
     try:
         assert webrepl.read_file(name) == data, "get returned other bytes than the board holds"
+    finally:
+        webrepl.exec(f"import os\nos.remove({name!r})")
+
+
+def test_closing_the_session_does_not_interrupt_a_running_program(board, webrepl_server):
+    """Our close reaches the board as EOF only: a program waiting for input runs on.
+
+    The board hands a close frame's payload to its REPL; a status of 1000 (`\\x03\\xe8`)
+    would arrive as Ctrl-C and raise KeyboardInterrupt in the program.
+    """
+    session = webrepl_server.connect()
+    board.interrupt()  # resync the UART session after the WebREPL session's login
+    job = board.start("import sys\nprint('WAITING')\nprint('GOT', repr(sys.stdin.read(1)))\n")
+    job.wait_for("WAITING")
+    session.close()
+    job.wait_for("dupterm: EOF received, deactivating")  # the board saw the session end
+    job.send(GO)
+    assert printed_lines(job.result()) == ["WAITING", "dupterm: EOF received, deactivating", "GOT 'g'"]
+
+
+def test_a_name_of_63_bytes_is_transferred_and_64_refused(board, webrepl):
+    """63 bytes is the longest name the board can read back from its 64-byte field (it needs a NUL)."""
+    name = "n" * 59 + ".bin"
+    webrepl.write_file(name, b"63")
+    try:
+        assert webrepl.read_file(name) == b"63"
+        with pytest.raises(HilError, match="at most 63 bytes"):
+            webrepl.write_file(name + "x", b"64")
+        assert webrepl.exec("print(6 * 7)") == "42\n", "the session did not survive the refusal"
     finally:
         webrepl.exec(f"import os\nos.remove({name!r})")
 

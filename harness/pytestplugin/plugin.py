@@ -47,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hil-firmware", metavar="NAME", help="flash this image of firmware/manifest.toml onto each board first")
     group.addoption("--hil-flash", choices=("auto", "always", "never"), default="auto",
                     help="with --hil-firmware: auto skips boards that already hold it (flash MD5); always rewrites")
+    group.addoption("--hil-lease-wait", metavar="SECONDS", type=float, default=60.0,
+                    help="how long a board's first test waits for a board another run holds (default: %(default)s); "
+                         "its later tests ask again without waiting")
     group.addoption("--hil-mode", type=Spread, choices=tuple(Spread), default=Spread.MATRIX,
                     help="matrix: each board test on every selected board (default); any: once, on any free board")
     build_options(group.addoption, "--hil-")
@@ -71,7 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", {})
     notices = Notices(config)
     config.pluginmanager.register(notices, "hil-notices")
-    config.stash[POOL_KEY] = BoardPool(inv, preferred=workerinput.get("hil_boards"), firmware=firmware,
+    config.stash[POOL_KEY] = BoardPool(inv, lease_wait=config.getoption("--hil-lease-wait"),
+                                       preferred=workerinput.get("hil_boards"), firmware=firmware,
                                        flash_mode=config.getoption("--hil-flash"), source=source, say=notices.say,
                                        steps=notices.say if config.get_verbosity() > 0 else None)
 

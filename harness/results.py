@@ -17,6 +17,7 @@ what it is given from elsewhere (the command line, why a board was lost).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -29,12 +30,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from esp_hil.errors import HilError
 from esp_hil.outbound import clean
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
 TRANSCRIPTS = "transcripts"
 BUSY_TIMEOUT = 60.0  # seconds a writer waits for another to finish its commit
@@ -92,6 +93,10 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE runs ADD COLUMN ending TEXT",
         "UPDATE runs SET ending = 'finished' WHERE ended IS NOT NULL",
     ),
+    (
+        # what the test measured (a multitest's OUTPUT_METRIC lines), a JSON list of strings; NULL: nothing
+        "ALTER TABLE results ADD COLUMN metrics TEXT",
+    ),
 ]
 
 
@@ -147,6 +152,7 @@ class Result:
     attempt: int
     finished: str
     recovery: str | None = None  # the ladder step that brought the board back before this test
+    metrics: tuple[str, ...] = ()  # what the test measured, as it printed it (a multitest's OUTPUT_METRIC)
 
 
 @dataclass(frozen=True)
@@ -204,10 +210,10 @@ class ResultsStore:
 
     def record(self, run_id: str, *, test_id: str, board_id: str | None, outcome: str, duration: float,
                message: str = "", transcript: str | None = None, attempt: int = 1,
-               recovery: str | None = None) -> None:
+               recovery: str | None = None, metrics: Sequence[str] = ()) -> None:
         """Commit one result now; its transcript goes to a file first, so no row points at nothing.
 
-        `message` and `transcript` are written as given: cleaned text, as pytest's report holds it.
+        `message`, `transcript` and `metrics` are written as given: cleaned text, as pytest's report holds it.
         """
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
@@ -215,10 +221,11 @@ class ResultsStore:
         rel = self._save_transcript(run_id, uid, test_id, transcript) if transcript is not None else None
         with self._transaction() as db:
             db.execute("""INSERT INTO results (uid, run_id, test_id, board_id, outcome, duration, message,
-                                               transcript, attempt, finished, recovery)
-                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                               transcript, attempt, finished, recovery, metrics)
+                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                        (uid, run_id, test_id, board_id, outcome, float(duration), message or "",
-                        rel, int(attempt), _iso(datetime.now(timezone.utc)), recovery))
+                        rel, int(attempt), _iso(datetime.now(timezone.utc)), recovery,
+                        json.dumps(list(metrics)) if metrics else None))
 
     def end_run(self, run_id: str, ending: Ending = Ending.FINISHED) -> None:
         with self._transaction() as db:
@@ -264,7 +271,7 @@ class ResultsStore:
     def results(self, run_id: str) -> list[Result]:
         """In the order they were recorded."""
         rows = self._conn().execute("SELECT * FROM results WHERE run_id = ? ORDER BY finished, rowid", (run_id,))
-        return [Result(**dict(row)) for row in rows]
+        return [Result(**{**dict(row), "metrics": tuple(json.loads(row["metrics"] or "[]"))}) for row in rows]
 
     def transcript(self, result: Result) -> str | None:
         """The transcript text, or None if there was none (or its file went missing)."""

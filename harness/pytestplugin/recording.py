@@ -26,7 +26,7 @@ import pytest
 
 from esp_hil import places
 from esp_hil.pytestplugin import reports
-from esp_hil.pytestplugin.keys import INFO_PROP, PROBLEM_PROP, RECOVERY_PROP
+from esp_hil.pytestplugin.keys import INFO_PROP, METRIC_PROP, PROBLEM_PROP, RECOVERY_PROP
 from esp_hil.recoveries import Recovery
 from esp_hil.results import Ending
 
@@ -98,7 +98,8 @@ class Recorder:
         self.store.record(self.run_id, test_id=report.nodeid, board_id=board_id, outcome=outcome,
                           duration=report.duration, message=problem["line"] if problem else reports.message(report),
                           transcript=transcript,
-                          recovery=Recovery.from_dict(recovery).to_json() if recovery else None)
+                          recovery=Recovery.from_dict(recovery).to_json() if recovery else None,
+                          metrics=[value for name, value in report.user_properties if name == METRIC_PROP])
 
     def _note_lost(self, board_id: str | None, problem: dict | None) -> None:
         """A board is lost while its tests say so; one of its tests that had it means it came back."""

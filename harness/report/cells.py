@@ -34,6 +34,7 @@ class Cell:
     firmware: str | None         # version (or name) shown and grouped by
     firmware_sha256: str | None
     recoveries: tuple[str, ...] = ()  # the ladder step the board needed before each row, in order
+    metrics: tuple[str, ...] = ()     # what its last attempt measured (a multitest's OUTPUT_METRIC lines)
 
     @property
     def key(self) -> Key:
@@ -100,6 +101,7 @@ def _cell(store: ResultsStore, rows: list[Result], board: BoardRow | None, tails
         firmware=(board.firmware_version or board.firmware_name) if board else None,
         firmware_sha256=board.firmware_sha256 if board else None,
         recoveries=tuple(r.recovery for r in rows if r.recovery),
+        metrics=next((r.metrics for r in last_rows if r.metrics), ()),  # a teardown error's row repeats the call's
     )
 
 

@@ -4,7 +4,8 @@ Regressions come first: a test that passed in the baseline on the same board and
 firmware build (name; the version may change, that is the point) and fails now.
 Then fixes, new and removed tests (in a run cut short: not run), flaky ones (outcomes that differ between retries,
 or between runs of the same test code on the same firmware image), boards lost,
-recovered or skipped, and large duration changes; then the whole run as a matrix,
+recovered or skipped, large duration changes and what tests measured (OUTPUT_METRIC);
+then the whole run as a matrix,
 and the pass rate per firmware version over the last runs.
 """
 
@@ -88,6 +89,15 @@ class DurationChange:
 
 
 @dataclass(frozen=True)
+class Metrics:
+    """What a test measured and printed (a multitest's OUTPUT_METRIC lines), beside the baseline's."""
+    test_id: str
+    board_id: str | None
+    values: tuple[str, ...]
+    baseline: tuple[str, ...]      # the same test's in the baseline; empty when it had none
+
+
+@dataclass(frozen=True)
 class Matrix:
     tests: tuple[str, ...]
     boards: tuple[str | None, ...]
@@ -126,6 +136,7 @@ class Report:
     recovered: list[Recovery] = field(default_factory=list)
     skipped: list[SkipGroup] = field(default_factory=list)
     durations: list[DurationChange] = field(default_factory=list)
+    metrics: list[Metrics] = field(default_factory=list)
     matrix: Matrix = field(default_factory=lambda: Matrix((), (), {}))
     history: list[HistoryPoint] = field(default_factory=list)
     history_runs: list[Run] = field(default_factory=list)
@@ -160,6 +171,7 @@ def build(store: ResultsStore, run: str = "latest", baseline: str | None = "prev
         recovered=[Recovery(c.board_id, c.test_id, recoveries.parse(text, c.board_id or ""))
                    for c in now_cells.values() for text in c.recoveries],
         durations=_durations(pairs, duration_ratio, duration_min),
+        metrics=_metrics(now_cells, pairs),
         matrix=_matrix(now_cells),
         history=[p for r in recent for p in _pass_rates(r, now_cells if r.id == current.id else past[r.id])],
         history_runs=recent,
@@ -262,6 +274,13 @@ def _durations(pairs: list[tuple[Cell, Cell]], ratio: float, minimum: float) -> 
                if b.outcome == n.outcome == "passed" and abs(n.duration - b.duration) >= minimum
                and (n.duration >= b.duration * ratio or n.duration * ratio <= b.duration)]
     return sorted(changes, key=lambda c: -abs(c.now - c.before))
+
+
+def _metrics(now: dict[Key, Cell], pairs: list[tuple[Cell, Cell]]) -> list[Metrics]:
+    """Every test that printed metrics, in matrix order; the baseline's are the same test's there."""
+    before = {n.key: b.metrics for b, n in pairs}
+    return [Metrics(c.test_id, c.board_id, c.metrics, before.get(c.key, ()))
+            for c in sorted(now.values(), key=lambda c: (c.test, c.board_id or "")) if c.metrics]
 
 
 def _matrix(now: dict[Key, Cell]) -> Matrix:

@@ -31,6 +31,7 @@ def render(report: Report) -> str:
         _flaky(report),
         _lost_and_skipped(report),
         _durations(report),
+        _metrics(report),
         _boards(report),
         _matrix(report),
         _history(report),
@@ -64,6 +65,7 @@ def _nav(report: Report) -> str:
              ("flaky", f"Flaky ({len(report.flaky)})", bool(report.flaky)),
              ("lost", "Lost / recovered / skipped", bool(report.lost or report.recovered or report.skipped)),
              ("durations", f"Durations ({len(report.durations)})", bool(report.durations)),
+             ("metrics", f"Metrics ({len(report.metrics)})", bool(report.metrics)),
              ("boards", "Boards", True), ("matrix", "Matrix", True), ("history", "Pass rate", bool(report.history))]
     return "<nav>" + "".join(f'<a href="#{a}">{t}</a>' for a, t, show in links if show) + "</nav>"
 
@@ -135,6 +137,18 @@ def _durations(report: Report) -> str:
                    for d in report.durations)
     return (f'<section id="durations"><h2>Duration changes <span class="count">{len(report.durations)}</span></h2>'
             '<table class="list"><thead><tr><th>test</th><th>board</th><th>before</th><th>now</th><th>change</th>'
+            f'</tr></thead><tbody>{rows}</tbody></table></section>')
+
+
+def _metrics(report: Report) -> str:
+    if not report.metrics:
+        return ""
+    rows = "".join(f"<tr><td class=t>{_test(m.test_id)}</td><td>{_e(fmt.board(m.board_id))}</td>"
+                   f"<td>{'<br>'.join(_e(v) for v in m.values)}</td>"
+                   f"<td>{'<br>'.join(_e(v) for v in m.baseline) or '-'}</td></tr>" for m in report.metrics)
+    return (f'<section id="metrics"><h2>Metrics <span class="count">{len(report.metrics)}</span></h2>'
+            '<p class="note">what the tests printed as OUTPUT_METRIC, beside the baseline\'s</p>'
+            '<table class="list"><thead><tr><th>test</th><th>board</th><th>now</th><th>baseline</th>'
             f'</tr></thead><tbody>{rows}</tbody></table></section>')
 
 

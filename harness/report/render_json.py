@@ -43,6 +43,8 @@ def to_dict(report: Report) -> dict[str, Any]:
         "skipped": [{"board_id": s.board_id, "reason": s.reason, "tests": list(s.tests)} for s in report.skipped],
         "duration_changes": [{"test_id": d.test_id, "board_id": d.board_id, "before": round(d.before, 3),
                               "now": round(d.now, 3), "ratio": round(d.ratio, 2)} for d in report.durations],
+        "metrics": [{"test_id": m.test_id, "board_id": m.board_id, "values": list(m.values),
+                     "baseline": list(m.baseline)} for m in report.metrics],
         "results": [_cell(report, test, board) for test in report.matrix.tests for board in report.matrix.boards
                     if report.matrix.at(test, board)],
         "history": [{"run_id": p.run_id, "started": p.started, "firmware": p.firmware, "passed": p.passed,

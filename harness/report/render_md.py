@@ -35,7 +35,7 @@ def _document(report: Report, tails: bool, matrix: bool) -> list[str]:
         out += _changes("🆕 New tests", report.new, tails)
         out += _changes("Removed tests", report.removed, False)
         out += _changes("⏹ Not run", report.not_run, False, "in the baseline; the run was cut short before them")
-    out += _flaky(report) + _boards(report) + _durations(report)
+    out += _flaky(report) + _boards(report) + _durations(report) + _metrics(report)
     if matrix:
         out += _matrix(report)
         out += _failures(report, tails)
@@ -122,6 +122,21 @@ def _durations(report: Report) -> list[str]:
     out += [f"| `{_cell(d.test_id)}` | {_cell(fmt.board(d.board_id))} | {fmt.seconds(d.before)} | "
             f"{fmt.seconds(d.now)} | {d.ratio:.1f} |" for d in report.durations]
     return out + [""]
+
+
+def _metrics(report: Report) -> list[str]:
+    if not report.metrics:
+        return []
+    out = [f"### 📏 Metrics ({len(report.metrics)})", "", "_what the tests printed as OUTPUT_METRIC_", "",
+           "| test | board | now | baseline |", "|---|---|---|---|"]
+    out += [f"| `{_cell(m.test_id)}` | {_cell(fmt.board(m.board_id))} | {_lines(m.values)} | "
+            f"{_lines(m.baseline) or '-'} |" for m in report.metrics]
+    return out + [""]
+
+
+def _lines(values: tuple[str, ...]) -> str:
+    """Several values in one cell, one per line."""
+    return "<br>".join(html.escape(_cell(v)) for v in values)
 
 
 def _matrix(report: Report) -> list[str]:

@@ -182,6 +182,34 @@ def test_a_board_brought_back_before_a_test_is_in_every_format(store):
                      {"step": "hard reset", "outcome": "answered", "cause": ""}]}
 
 
+def test_metrics_are_in_every_format_beside_the_baseline(store):
+    """OUTPUT_METRIC lines a multitest printed, from the store to each format, with the baseline's."""
+    def night(git_rev: str, metrics: dict[str, list[str]]) -> None:
+        run_id = store.start_run(suite="multi_net", command="pytest", git_rev=git_rev, host="rack3")
+        store.add_board(run_id, board_id="esp32-a", **{**BOARD, "firmware_version": "v1.24.0"})
+        for test, lines in metrics.items():
+            store.record(run_id, test_id=f"multi_net/{test}.py::instance0[esp32-a]", board_id="esp32-a",
+                         outcome="passed", duration=1, metrics=lines)
+        store.end_run(run_id)
+
+    night("r1", {"perf": ["Received 100 B in 10 ms"]})
+    night("r2", {"perf": ["Received 100 B in 20 ms", "lost <0> & 1|2"], "new_perf": ["1 ms"], "plain": []})
+    report = build(store)
+    assert [(m.test_id, m.values, m.baseline) for m in report.metrics] == [
+        ("multi_net/new_perf.py::instance0[esp32-a]", ("1 ms",), ()),
+        ("multi_net/perf.py::instance0[esp32-a]", ("Received 100 B in 20 ms", "lost <0> & 1|2"),
+         ("Received 100 B in 10 ms",))]
+    md = render_md.render(report)
+    assert ("| `multi_net/perf.py::instance0[esp32-a]` | esp32-a | Received 100 B in 20 ms<br>lost &lt;0&gt; &amp; "
+            "1\\|2 | Received 100 B in 10 ms |") in md
+    html = render_html.render(report)
+    assert "Received 100 B in 20 ms<br>lost &lt;0&gt; &amp; 1|2" in html
+    assert "lost <0> & 1|2" in _Page(html).sections["metrics"]
+    assert json.loads(render_json.render(report))["metrics"][1] == {
+        "test_id": "multi_net/perf.py::instance0[esp32-a]", "board_id": "esp32-a",
+        "values": ["Received 100 B in 20 ms", "lost <0> & 1|2"], "baseline": ["Received 100 B in 10 ms"]}
+
+
 def test_only_large_duration_changes_between_passes(store):
     _night(store, {"slow": "passed", "noise": "passed", "tiny": "passed", "fast": "passed"},
            durations={"slow": 2.0, "noise": 2.0, "tiny": 0.1, "fast": 9.0}, git_rev="r1")
@@ -305,7 +333,7 @@ def test_json_has_the_documented_shape(store):
     _regressed(store)
     data = json.loads(render_json.render(build(store)))
     assert list(data) == ["format", "version", "headline", "run", "baseline", "boards", "totals", "regressions",
-                          "fixes", "new", "removed", "not_run", "flaky", "lost_boards", "recovered", "skipped", "duration_changes", "results",
+                          "fixes", "new", "removed", "not_run", "flaky", "lost_boards", "recovered", "skipped", "duration_changes", "metrics", "results",
                           "history"]
     assert (data["format"], data["version"]) == ("esp-hil-report", 1)
     [reg] = data["regressions"]

@@ -77,6 +77,32 @@ def test_a_database_of_an_older_schema_is_upgraded_and_keeps_its_results(tmp_pat
         assert [r.recovery for r in store.results("r1")] == [None, "reopen port"]
 
 
+def test_metrics_are_kept_per_result_upgraded_from_schema_4_and_merged(tmp_path):
+    """A multitest's OUTPUT_METRIC lines: in order, as printed; a result without them has none."""
+    from esp_hil.results import _MIGRATIONS
+
+    db = tmp_path / "v4.sqlite"
+    old = sqlite3.connect(db)
+    for statements in _MIGRATIONS[:4]:
+        for statement in statements:
+            old.execute(statement)
+    old.execute("INSERT INTO runs (id, suite, started, host, command) VALUES ('r1', 'multi_net', "
+                "'2026-11-01T00:00:00Z', 'rack3', 'pytest')")
+    old.execute("""INSERT INTO results (uid, run_id, test_id, outcome, duration, finished) VALUES
+                   ('u1', 'r1', 'multi_net/a.py::instance0[b]', 'passed', 1.0, '2026-11-01T00:00:01Z')""")
+    old.execute("PRAGMA user_version = 4")
+    old.commit()
+    old.close()
+    lines = ["Received 4096/4096 bytes in 310 ms. 13212 B/s", "Did 10 writes in 55 ms"]
+    with ResultsStore(db) as store:
+        store.record("r1", test_id="multi_net/b.py::instance0[b]", board_id=None, outcome="failed", duration=1,
+                     metrics=lines)
+        assert [r.metrics for r in store.results("r1")] == [(), tuple(lines)]
+    merge([db], tmp_path / "merged.sqlite")
+    with ResultsStore(tmp_path / "merged.sqlite", create=False) as store:
+        assert [r.metrics for r in store.results("r1")] == [(), tuple(lines)]
+
+
 def test_run_ids_are_unique_and_resolvable_by_prefix(tmp_path):
     with ResultsStore(tmp_path / "r.sqlite") as store:
         ids = [_run(store) for _ in range(20)]

@@ -20,6 +20,7 @@ POOL_KEY = pytest.StashKey["BoardPool"]()  # config: the run's boards
 BOARD_KEY = pytest.StashKey[str]()  # item: the board id the test runs on (its parameter), set at collection
 TRANSCRIPT_KEY = pytest.StashKey[tuple]()  # item: (board, transcript mark) once the test holds its board
 RECOVERY_KEY = pytest.StashKey[dict]()  # item: the recovery that brought its board back (esp_hil.recovery.Recovery)
+UPSTREAM_KEY = pytest.StashKey[tuple]()  # config: the MicroPython test paths asked for, as its tree names them
 
 BOARD_PROP = "hil_board"        # the board id the test ran on
 INFO_PROP = "hil_board_info"    # chip, url, virtual, firmware version: what the report groups by

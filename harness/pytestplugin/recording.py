@@ -26,7 +26,7 @@ import pytest
 
 from esp_hil import places
 from esp_hil.pytestplugin import reports
-from esp_hil.pytestplugin.keys import INFO_PROP, METRIC_PROP, PROBLEM_PROP, RECOVERY_PROP
+from esp_hil.pytestplugin.keys import INFO_PROP, METRIC_PROP, PROBLEM_PROP, RECOVERY_PROP, UPSTREAM_KEY
 from esp_hil.recoveries import Recovery
 from esp_hil.results import Ending
 
@@ -120,8 +120,9 @@ class Recorder:
 
 
 def _suite(config: pytest.Config) -> str:
-    paths = [str(a).split("::")[0] for a in config.args] or ["tests"]
-    return ",".join(sorted(set(paths)))
+    """The test paths run, and MicroPython's (`multi_net`) as its tree names them: what a baseline must match."""
+    paths = [str(a).split("::")[0] for a in config.args] + list(config.stash.get(UPSTREAM_KEY, ()))
+    return ",".join(sorted(set(paths or ["tests"])))
 
 
 def _git_rev(root: Path) -> str | None:

@@ -23,7 +23,7 @@ from esp_hil.spread import ANY_ID, Spread
 from esp_hil.errors import HilError
 from esp_hil.inventory import Network
 from esp_hil.network import attach_network
-from esp_hil.pytestplugin.keys import DEFECT_PROP, METRIC_PROP, POOL_KEY
+from esp_hil.pytestplugin.keys import DEFECT_PROP, METRIC_PROP, POOL_KEY, UPSTREAM_KEY
 _RUNNERS = ("run-multitests.py", "run-tests.py")
 
 
@@ -43,10 +43,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Asked only for upstream files, a run does not also collect our own testpaths."""
+    """Asked only for upstream files, a run does not also collect our own testpaths.
+
+    The paths, as MicroPython's tree names them (`multi_net`, `extmod/socket_*.py`), are
+    the run's suite in the results, so a report compares it with runs of the same files.
+    """
     paths = [Path(p).resolve() for p in [*config.getoption("--hil-multitest"), *config.getoption("--hil-upstream")]]
     if not paths:
         return
+    config.stash[UPSTREAM_KEY] = tuple(tree_name(path, path) for path in paths)
     _refuse_rootdir_in_tree(config, paths)
     if config.getoption("--hil-multitest-peer") == "board" and (
             hasattr(config, "workerinput") or config.getoption("numprocesses", None)):

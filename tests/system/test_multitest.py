@@ -142,3 +142,35 @@ def test_a_path_after_the_option_is_refused_before_pytest_writes_into_the_tree(p
     (tree.parent / "pyproject.toml").write_text("")
     result = pytester.runpytest_subprocess(_inventory(pytester, spec.url), "--hil-multitest", str(tree / "multi_net"))
     assert "write --hil-multitest=PATH" in result.stderr.str()
+
+
+METRIC = '''
+def instance0():
+    multitest.next()
+    multitest.output_metric("Sent 3 lines in 0 ms")
+    multitest.output_metric("board says | hello")
+    print("done")
+
+def instance1():
+    multitest.next()
+'''
+
+
+def test_metrics_reach_the_results_and_the_suite_is_named_as_in_the_tree(pytester, tree, spec, tmp_path):
+    """OUTPUT_METRIC lines are kept with the result; the run's suite is MicroPython's folder, not `tests`."""
+    (tree / "multi_net" / "metric.py").write_text(METRIC)
+    db = tmp_path / "r.sqlite"
+    _run(pytester, spec, f"--hil-multitest={tree / 'multi_net'}", f"--hil-results={db}").assert_outcomes(passed=1)
+    from esp_hil.report import build
+    from esp_hil.results import ResultsStore
+
+    with ResultsStore(db, create=False) as store:
+        run = store.run("latest")
+        [result] = store.results(run.id)
+        assert run.suite == "multi_net"
+        assert (result.test_id, result.metrics) == (
+            "multi_net/metric.py::instance0[bench]", ("Sent 3 lines in 0 ms", "board says | hello"))
+        _run(pytester, spec, f"--hil-multitest={tree / 'multi_net'}", f"--hil-results={db}")
+        report = build(store)
+        assert report.baseline is not None and report.baseline.id == run.id  # the same files: a baseline
+        assert [m.baseline for m in report.metrics] == [result.metrics]

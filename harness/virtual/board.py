@@ -15,7 +15,7 @@ from esp_hil.virtual.flashstore import FlashStore
 from esp_hil.virtual.flashwrite import SECTOR
 from esp_hil.inventory import Network
 from esp_hil.virtual.interpreter import Launch
-from esp_hil.virtual.netns import Netns
+from esp_hil.virtual.netns import NETWORK_MODULE, Netns
 from esp_hil.virtual.ptyport import PtyPort
 from esp_hil.virtual.rom import RomBootloader
 from esp_hil.virtual.runmode import RunMode
@@ -112,7 +112,7 @@ class VirtualBoard:
 
     def _launch(self, binary: str) -> Launch:
         if self.netns:
-            return Launch(binary, prefix=tuple(self.netns.prefix()))
+            return Launch(binary, prefix=tuple(self.netns.prefix()), builtins=(str(NETWORK_MODULE),))
         if self.tap:
             return Launch(binary, env=self.tap.env(), pass_fds=(self.tap.tap_fd,), board_line_ends=True)
         return Launch(binary)

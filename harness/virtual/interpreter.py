@@ -64,6 +64,7 @@ class Launch:
     env: Mapping[str, str] = field(default_factory=dict)
     pass_fds: tuple[int, ...] = ()
     board_line_ends: bool = False  # the binary sends text `\n` as `\r\n` itself (a source build)
+    builtins: tuple[str, ...] = ()  # folders of modules the firmware has built in, found before the board's lib/
 
 
 def _make_controlling_tty() -> None:  # runs in the child, after setsid
@@ -80,7 +81,8 @@ class Interpreter:
         attrs = termios.tcgetattr(slave)
         attrs[3] |= termios.ISIG
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
-        env = {**os.environ, "HOME": str(cwd), "MICROPYPATH": ".frozen:lib", **launch.env}
+        path = os.pathsep.join([".frozen", *launch.builtins, "lib"])
+        env = {**os.environ, "HOME": str(cwd), "MICROPYPATH": path, **launch.env}
         self._proc = lifetime.popen(  # dies with this process, even by SIGKILL
             [*launch.prefix, launch.binary], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
             start_new_session=True, preexec_fn=_make_controlling_tty, close_fds=True, pass_fds=launch.pass_fds,

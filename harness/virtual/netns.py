@@ -5,6 +5,11 @@ reached from the host over a veth pair on a /30 of 10.213.N.0, so host peers tal
 to a different IP stack over a real link, and the link can be cut and restored
 (fault injection). The serial side is unchanged: the RFC 2217 port stays on the
 host's loopback.
+
+Its firmware has a minimal `network` module (`netns_modules/network.py`): `LAN`,
+whose `ifconfig()` and `isconnected()` read the namespace's own routes, addresses
+and link, so the board says where it is, as a board on Wi-Fi does. No `WLAN`: the
+link is wired, and `needs("wlan")` stays false.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 from esp_hil.errors import HilError
 
 SUBNET = "10.213"
+NETWORK_MODULE = Path(__file__).parent / "netns_modules"  # the folder holding the board's built-in `network`
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -31,9 +31,10 @@ of it re-enumerates. A rack owner should check, per board:
 - usb-jtag: that the port is the chip's own (``/dev/serial/by-id/usb-Espressif_USB_JTAG_serial_debug_unit_*``)
   and comes back under the same by-id path after a reset (a hub that renumbers does not);
 - usb-cdc: that the by-id path in the inventory is MicroPython's CDC device. The ROM's
-  download mode enumerates as another USB device (another by-id path), so esptool may
-  lose the port while flashing: the first flash of such a board is by hand (hold BOOT,
-  tap RESET) onto the ROM's port; later ones go through the REPL's port;
+  download mode enumerates as another USB device (another by-id path); esptool only
+  reopens the path it was given, so `hil flash` loses such a board when it enters
+  the bootloader. Flash it by hand (hold BOOT, tap RESET, esptool on the ROM's path)
+  until the inventory can name both paths;
 - none: that someone is there when a test needs a reset.
 """
 

@@ -50,7 +50,7 @@ def _esptool(*args: str) -> str:
 def _esptool_on(spec):
     """esptool's API on the board's port, opened the way the harness opens it."""
     board = Board.connect(spec)
-    return board, cmds.detect_chip(board.transport.serial.unrecorded, 115200, "default-reset")
+    return board, cmds.detect_chip(board.port.unrecorded, 115200, "default-reset")
 
 
 def _read_back(spec, offset: int, length: int) -> bytes:

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from esp_hil.errors import BoardBusy, HilError
-from esp_hil.lease import Lease, holder_of
+from esp_hil.lease import Holder, Lease, holder_of
 
 HOLD = "import sys, time; from esp_hil.lease import Lease; l = Lease.acquire(sys.argv[1]); print('held', flush=True); time.sleep(60)"
 
@@ -101,3 +101,14 @@ def test_a_waiter_on_a_removed_file_does_not_share_the_board():
             Lease.acquire("esp32-g", wait=0)
     finally:
         got[0].release()
+
+
+def test_the_holder_is_one_record_said_two_ways():
+    """One writer, one reader: the wait message, the busy error, `hil boards` and `hil labgrid show` agree."""
+    me = Holder.this_process()
+    again = Holder.from_record(me.record())
+    assert again == me and str(again).startswith(f"pid {os.getpid()} on {me.host} since ")
+    assert again.short == f"pid {os.getpid()}@{me.host}"
+    for unreadable in ("", "{", "[]", '{"pid": 7, "colour": "red"}'):
+        said = str(Holder.from_record(unreadable))
+        assert said == "another process" or said.startswith("pid 7 on")

@@ -86,6 +86,7 @@ class Board:
         self.transcript.note(f"reopen {self.spec.url}")
         self.close()
         self._job = None
+        self._forget_network()  # a port that went away may have taken a reset with it
         deadline = time.monotonic() + wait
         while True:  # a USB board re-enumerates after a reset or brown-out; a rack host may restart
             try:
@@ -248,6 +249,7 @@ class Board:
         """
         self._job = None
         self.__dict__.pop("capabilities", None)
+        self._forget_network()
         boot = self.transport.read_until(1, b"\n", timeout=first_byte, timeout_overall=timeout)
         if boot:
             # A boot log has pauses (second-stage bootloader, PSRAM test) but not 3 s of silence.
@@ -260,6 +262,11 @@ class Board:
         self.transport.in_raw_repl = False
         self._enter_raw(soft_reset=False)
         return _text(boot)
+
+    def _forget_network(self) -> None:
+        """After a reset the chip's network is not what it was (an ESP32 comes up with Wi-Fi off):
+        the next `esp_hil.network.attach_network` joins again instead of trusting an old address."""
+        self.ip = self.host_ip = None
 
     def _enter_raw(self, soft_reset: bool, timeout: float = 10.0) -> None:
         try:

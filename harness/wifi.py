@@ -8,6 +8,11 @@ ESP8266 and ESP32 differ in their status codes (ESP32 uses 200+ reason codes,
 ESP8266 small numbers) and the ESP8266 remembers the last network in flash and may
 auto-connect: the join code compares against the board's own `network.STAT_*`
 names, and disconnects first when the board is on another network.
+
+ESP32 keeps reporting the last disconnect reason (NO_AP_FOUND, AUTH_FAIL) while it is
+still retrying (`ports/esp32/network_wlan.c` retries forever by default), so one
+missed scan reads as "wrong password" for a moment: a failure status is final only
+once it has persisted for `SETTLE` seconds, or when the join times out on it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from esp_hil.board import Board, DeviceError
 from esp_hil.errors import HilError
 
 JOIN_TIMEOUT = 30.0
+SETTLE = 5.0  # a failure status persisting this long is the answer, not a retry in progress
 
 # Runs on the board; prints one repr((outcome, detail)).
 JOIN = """
@@ -32,14 +38,18 @@ if not w.isconnected():
 names = {{getattr(network, n): n for n in dir(network) if n.startswith('STAT_')}}
 fatal = ('STAT_WRONG_PASSWORD', 'STAT_NO_AP_FOUND', 'STAT_CONNECT_FAIL', 'STAT_HANDSHAKE_TIMEOUT', 'STAT_AUTH_FAIL')
 t0 = time.ticks_ms()
+since = None
 result = None
 while result is None:
+    now = time.ticks_ms()
+    name = names.get(w.status(), str(w.status()))
+    since = (now if since is None else since) if name in fatal else None
     if w.isconnected():
         result = ('ok', w.ifconfig()[0])
-    elif names.get(w.status()) in fatal:
-        result = ('fail', names.get(w.status()))
-    elif time.ticks_diff(time.ticks_ms(), t0) > {timeout_ms}:
-        result = ('timeout', names.get(w.status(), str(w.status())))
+    elif since is not None and time.ticks_diff(now, since) > {settle_ms}:
+        result = ('fail', name)
+    elif time.ticks_diff(now, t0) > {timeout_ms}:
+        result = ('fail' if since is not None else 'timeout', name)
     else:
         time.sleep_ms(100)
 if result[0] != 'ok':
@@ -65,13 +75,13 @@ def credentials(board_id: str) -> tuple[str, str]:
     return ssid, password or ""
 
 
-def join(board: Board, timeout: float = JOIN_TIMEOUT) -> str:
+def join(board: Board, timeout: float = JOIN_TIMEOUT, settle: float = SETTLE) -> str:
     """Join the lab AP; return the board's IP address."""
     if not board.capabilities.wlan:
         raise HilError("firmware has no network.WLAN", board=board.id, hint='set network = "none" or "host"')
     ssid, password = credentials(board.id)
     board.transcript.note(f"wifi join {ssid!r}")
-    code = JOIN.format(ssid=ssid, password=password, timeout_ms=int(timeout * 1000))
+    code = JOIN.format(ssid=ssid, password=password, timeout_ms=int(timeout * 1000), settle_ms=int(settle * 1000))
     try:
         outcome, detail = ast.literal_eval(board.exec(code, timeout=timeout + 10).strip())
     except DeviceError as exc:

@@ -101,10 +101,11 @@ def _board(tmp_path, monkeypatch, after: float | None) -> tuple[Board, UsbDevice
 
 def test_hard_reset_waits_for_the_path_and_reopens(tmp_path, monkeypatch):
     board, device = _board(tmp_path, monkeypatch, after=0.5)
-    old = board.port
+    old, board.ip = board.port, "192.168.4.17"
     assert board.hard_reset(timeout=5) == ""  # the boot log went by while the device was away
     assert len(device.opened) == 2 and board.port is device.opened[1] and board.transport.in_raw_repl
     assert old.reads_after_death == 0  # nothing read from the dead handle
+    assert board.ip is None  # the chip's Wi-Fi went down with it
     assert "reopen" in board.transcript.render()
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from esp_hil import multitest, ports, upstream
+from esp_hil import boardfiles, multitest, ports, upstream
 from esp_hil.board import Board
 from esp_hil.spread import ANY_ID, Spread
 from esp_hil.errors import HilError
@@ -145,7 +145,10 @@ def _multitest(test: multitest.MultitestFile, position: int):
         peer = request.config.getoption("--hil-multitest-peer")
         tree = _tree_of(test.path)
         boards = _peer_boards(request, net_board, test.instances - 1) if peer == "board" else []
-        with ports.reserve() as block:
+        files = boardfiles.named_files(test.source, test.path.parent)  # certificates the TLS files open
+        with ports.reserve() as block, contextlib.ExitStack() as on_boards:
+            for board in [net_board, *boards]:
+                on_boards.enter_context(boardfiles.staged(board, files))
             others = iter(boards)
             instances = [_on_board(net_board) if i == position
                          else _on_board(next(others)) if boards

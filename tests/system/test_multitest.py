@@ -174,3 +174,31 @@ def test_metrics_reach_the_results_and_the_suite_is_named_as_in_the_tree(pyteste
         report = build(store)
         assert report.baseline is not None and report.baseline.id == run.id  # the same files: a baseline
         assert [m.baseline for m in report.metrics] == [result.metrics]
+
+
+READS_FILES = '''
+certfile = "cert.der"
+
+def instance0():
+    multitest.next()
+    with open(certfile, "rb") as f:
+        print(f.read())
+    with open("kept.der", "rb") as f:
+        print(f.read())
+
+def instance1():
+    multitest.next()
+    print("peer")
+'''
+
+
+def test_files_the_test_opens_are_put_on_the_board_and_removed_after(pytester, tree, spec, vboard):
+    """As upstream's TLS files open their certificates: the board has them for the test, not after."""
+    (tree / "multi_net" / "reads.py").write_text(READS_FILES)
+    (tree / "multi_net" / "reads.py.exp").write_text("--- instance0 ---\nb'CERT'\nb'KEPT'\n--- instance1 ---\npeer\n")
+    (tree / "multi_net" / "cert.der").write_bytes(b"CERT")
+    (tree / "multi_net" / "kept.der").write_bytes(b"KEPT")
+    (vboard.sandbox / "kept.der").write_bytes(b"OLD")  # the board had this one: it stays
+    _run(pytester, spec, f"--hil-multitest={tree / 'multi_net'}").assert_outcomes(passed=1)
+    assert not (vboard.sandbox / "cert.der").exists()
+    assert (vboard.sandbox / "kept.der").read_bytes() == b"KEPT"

@@ -6,11 +6,14 @@ inventory for them, and cleans up every process and folder when told to stop.
 
 from __future__ import annotations
 
+import functools
 import shutil
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+from esp_hil.errors import HilError
 from esp_hil.inventory import BoardSpec, Inventory, Network
 from esp_hil.virtual.board import VirtualBoard
 from esp_hil.virtual.faults import FaultControl
@@ -18,9 +21,6 @@ from esp_hil.virtual.source.build import Recipe
 from esp_hil.virtual.source.build import build as build_firmware
 from esp_hil.virtual.leftovers import owned_tempdir
 from esp_hil.virtual.testimage import build
-
-# What a new virtual board's flash holds, as boards come from the factory with a firmware.
-DEFAULT_FIRMWARE = b"esp-hil virtual board firmware (runs the MicroPython unix port)"
 from esp_hil.virtual.interpreter import find_micropython
 
 
@@ -50,7 +50,7 @@ class VirtualRack:
                                      pty=self._pty)
                 self.boards.append(board)
                 if board.flash.blank() and not self._blank:
-                    board.install(build(spec.chip, DEFAULT_FIRMWARE))
+                    board.install(factory_image(spec.chip, binary))
                 board.start()
                 control = FaultControl(board)
                 self._controls.append(control)
@@ -91,6 +91,28 @@ class VirtualRack:
         self.boards.clear()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def factory_image(chip: str, binary: str) -> bytes:
+    """What a new virtual board's flash holds, as boards come from the factory with a firmware.
+
+    A real image, whose banner names the MicroPython the board runs, as a release's does:
+    read back with esptool, it is an image `hil firmware add` takes (docs/flashing.md).
+    """
+    banner = f"MicroPython v{unix_port_version(binary)}; esp-hil virtual board with {chip.upper()} (the unix port)"
+    return build(chip, banner.encode())
+
+
+@functools.cache
+def unix_port_version(binary: str) -> str:
+    """The version the unix port says it is (sys.implementation), e.g. 1.29.0-preview."""
+    code = ("import sys; v = sys.implementation.version; "
+            "print('.'.join(map(str, v[:3])) + ''.join('-' + p for p in v[3:] if p))")
+    done = subprocess.run([binary, "-c", code], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    if done.returncode or not done.stdout.strip():
+        raise HilError(f"the unix port {binary} did not run: {(done.stderr.strip().splitlines() or ['no output'])[-1]}",
+                       hint="check it runs: BINARY -c 'print(1)'")
+    return done.stdout.strip()
 
 
 def specs_for(chip: str, count: int, network: str = "host") -> list[BoardSpec]:

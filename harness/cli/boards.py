@@ -24,6 +24,9 @@ def add_boards(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     inv = inventory.load(args.boards)
+    if not inv.boards:
+        print(f"no boards in {args.boards} (a [[board]] table per board: see boards/rack-example.toml)")
+        return 0
     header = ["id", "chip", "port", "reachable", "held by"]
     if args.probe:
         header += ["chip detected", "firmware", "capabilities"]

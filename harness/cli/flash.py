@@ -13,12 +13,13 @@ from esp_hil.flash import Flasher
 
 def add_firmware(fw: argparse.ArgumentParser) -> None:
     fw_sub = fw.add_subparsers(dest="firmware_command", required=True)
-    add = fw_sub.add_parser("add", help="record an image: chip from its header, size, SHA-256, version")
+    text = "record an image: chip from its header, size, SHA-256, version"
+    add = fw_sub.add_parser("add", help=text, description=text)
     add.add_argument("file", type=Path, help="the image (.bin), copied beside the catalog when it is elsewhere")
     add.add_argument("--name", help="the name runs use (--hil-firmware NAME) (default: the file name without .bin)")
     _manifest_option(add)
     add.set_defaults(func=firmware_add)
-    ls = fw_sub.add_parser("list", help="the images of the catalog")
+    ls = fw_sub.add_parser("list", help="the images of the catalog", description="the images of the catalog")
     _manifest_option(ls)
     ls.set_defaults(func=firmware_list)
 
@@ -31,7 +32,7 @@ def add_flash(fl: argparse.ArgumentParser) -> None:
     fl.add_argument("--firmware", help="an image of the catalog")
     _manifest_option(fl)
     fl.add_argument("--port", help="bench: the board's pyserial URL or by-id path")
-    fl.add_argument("--chip", help="bench: the board's chip")
+    fl.add_argument("--chip", help=f"bench: the board's chip ({', '.join(inventory.CHIPS)})")
     fl.add_argument("--offset", type=lambda text: int(text, 0), help="bench: flash offset (default: the chip's)")
     fl.add_argument("--force", action="store_true", help="write even when the board already holds the image")
     fl.add_argument("--erase", action="store_true", help="erase the whole flash first")

@@ -42,7 +42,8 @@ def add_fault(f: argparse.ArgumentParser) -> None:
     f.add_argument("url", help="the board's rfc2217:// URL")
     f.add_argument("fault", choices=FAULTS, help="what to do to the board: %(choices)s")
     f.add_argument("arg", nargs="?", type=float, default=0,
-                   help="seconds (vanish), bytes (noise) or baud (slow; 0 restores)")
+                   help="vanish: seconds (default 2); noise: bytes (default 64); slow, romlimit: a baud "
+                        "(default: the board's own again)")
     f.set_defaults(func=fault)
 
 

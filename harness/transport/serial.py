@@ -1,51 +1,78 @@
-"""The serial transport: mpremote's SerialTransport, with every byte recorded.
+"""The serial transport: mpremote's SerialTransport on a port we open, with every byte recorded.
 
 mpremote does the raw REPL, raw-paste and file transfer; we only put a recording
 proxy between it and the pyserial object (as mpremote itself does for its mount
-feature), so the transcript sees every byte each way.
+feature), so the transcript sees every byte each way. Two things we do ourselves,
+because they cost round trips: the port object for `rfc2217://` URLs keeps timeouts
+local (`Rfc2217Port`), and waiting for a reply blocks on the port until a byte or
+the deadline comes, where mpremote sleeps 10 ms whenever no byte is waiting.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+import time
+from typing import Any, Callable
 
-from mpremote.transport import TransportError
+import serial
+import serial.rfc2217
 from mpremote.transport_serial import SerialTransport
 
 from esp_hil.errors import HilError
 from esp_hil.transcript import RX, TX, Transcript
 
-# Bounds mpremote's blocking reads (raw-paste window): a board answers in ms. It is also
-# esptool's default command timeout, which matters when esptool drives this port: over
-# RFC 2217 every timeout change renegotiates the line settings (50 ms polls in pyserial's
-# client), and esptool changes it around each command whose timeout differs.
+# Bounds mpremote's own blocking reads (raw-paste window): a board answers in ms. It is
+# also esptool's default command timeout; esptool sets its own around each command.
 READ_TIMEOUT = 3.0
 
-# pyserial applies every assignment of these to the port, even of the value it has.
-LINE_SETTINGS = frozenset({"baudrate", "bytesize", "parity", "stopbits", "timeout", "write_timeout",
-                           "inter_byte_timeout", "xonxoff", "rtscts", "dsrdtr", "dtr", "rts"})
 
+class Rfc2217Port(serial.rfc2217.Serial):
+    """pyserial's RFC 2217 client that sends the remote only what changes its line.
 
-class SettledPort:
-    """A pyserial object on which assigning a line setting the value it already has sends nothing.
-
-    Over RFC 2217 each assignment is a negotiation with the rack host (pyserial's
-    client polls for the acknowledgement every 50 ms, so about 100 ms a setting),
-    and esptool assigns the baud rate and timeouts the port already has: twice on
-    connecting, and on every block of a ROM flash read. A board's skip-the-write
-    check is mostly such waits.
+    pyserial renegotiates every line setting with the rack host whenever any setting
+    is assigned, the timeouts included, though a timeout is this side's business;
+    each negotiation waits for the acknowledgement in 50 ms polls. esptool changes
+    the timeout around every command whose timeout differs from the last (SYNC, each
+    block of a ROM flash read, each block it writes), and assigns the baud rate and
+    DTR/RTS values the line already has. Here a timeout is only stored, and a baud
+    rate, framing or modem line is sent when it differs from what the remote has.
     """
 
-    def __init__(self, port: Any):
-        object.__setattr__(self, "_port", port)
+    def open(self) -> None:
+        self._remote_line: tuple[Any, ...] | None = None
+        self._remote_lines: dict[str, bool] = {}
+        super().open()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._port, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in LINE_SETTINGS and getattr(self._port, name) == value:
+    def _reconfigure_port(self) -> None:
+        line = (self._baudrate, self._bytesize, self._parity, self._stopbits, self._rtscts, self._xonxoff)
+        if line == self._remote_line and self._write_timeout is None:  # pyserial refuses a write timeout
             return
-        setattr(self._port, name, value)
+        self._remote_line = None  # unknown until the remote acknowledges
+        super()._reconfigure_port()
+        self._remote_line = line
+
+    def _update_dtr_state(self) -> None:
+        self._send_line("dtr", self._dtr_state, super()._update_dtr_state)
+
+    def _update_rts_state(self) -> None:
+        self._send_line("rts", self._rts_state, super()._update_rts_state)
+
+    def _send_line(self, name: str, state: bool, send: Callable[[], None]) -> None:
+        if self._remote_lines.get(name) == state:
+            return
+        self._remote_lines.pop(name, None)
+        send()
+        self._remote_lines[name] = state
+
+
+def open_port(url: str, baud: int) -> serial.SerialBase:
+    """The pyserial object for a board's URL, open: `Rfc2217Port` for rfc2217://, pyserial's own otherwise."""
+    if url.startswith("rfc2217://"):
+        port = Rfc2217Port(None, baudrate=baud, timeout=READ_TIMEOUT)
+        port.port = url
+        port.open()
+        return port
+    return serial.serial_for_url(url, baudrate=baud, timeout=READ_TIMEOUT, exclusive=True)
 
 
 class RecordingSerial:
@@ -63,6 +90,19 @@ class RecordingSerial:
         data = self._port.read(size)
         self._transcript.add(RX, data)
         return data
+
+    def read_within(self, size: int, seconds: float) -> bytes:
+        """Up to `size` bytes, blocking until the first comes or `seconds` pass: no sleep between polls."""
+        if self._pushback or self._port.in_waiting:
+            return self.read(min(size, self.in_waiting))
+        saved = self._port.timeout
+        self._port.timeout = max(seconds, 0.0)  # local: no negotiation, even over RFC 2217 (Rfc2217Port)
+        try:
+            first = self.read(1)
+        finally:
+            self._port.timeout = saved
+        waiting = self._port.in_waiting
+        return first + self.read(min(size - 1, waiting)) if first and size > 1 and waiting else first
 
     @property
     def unrecorded(self) -> Any:
@@ -94,14 +134,51 @@ class RecordingSerial:
             setattr(self._port, name, value)
 
 
-def open_serial(url: str, baud: int, transcript: Transcript, board_id: str) -> SerialTransport:
+class PortTransport(SerialTransport):
+    """mpremote's SerialTransport on a port we opened, whose waits end when the byte comes.
+
+    mpremote's `read_until` sleeps 10 ms whenever no byte is waiting, which is most of
+    an exec round trip on a board that answers in 2 ms; this one blocks on the port
+    with the deadline as its timeout. Same arguments, same result.
+    """
+
+    def __init__(self, port: RecordingSerial, device: str):  # what SerialTransport.__init__ sets, port opened
+        self.serial = port
+        self.device_name = device
+        self.in_raw_repl = False
+        self.use_raw_paste = True
+        self.mounted = False
+        self.is_pty = self._is_pty_device(device)
+
+    def read_until(self, min_num_bytes: int, ending: bytes, timeout: float | None = 10,
+                   data_consumer: Callable[[bytes], None] | None = None,
+                   timeout_overall: float | None = None) -> bytes:
+        data = b""
+        now = time.monotonic()
+        overall = math.inf if timeout_overall is None else now + timeout_overall
+        quiet = math.inf if timeout is None else now + timeout
+        while not data.endswith(ending):
+            left = min(overall, quiet) - time.monotonic()
+            if left <= 0:
+                break
+            byte = self.serial.read_within(1, min(left, READ_TIMEOUT))  # one byte: nothing past the ending
+            if not byte:
+                continue
+            data = byte if data_consumer else data + byte
+            if data_consumer:
+                data_consumer(byte)
+            if timeout is not None:
+                quiet = time.monotonic() + timeout
+        return data
+
+
+def open_serial(url: str, baud: int, transcript: Transcript, board_id: str) -> PortTransport:
     """Open a board's port by pyserial URL (by-id path, rfc2217://, socket://)."""
     try:
         # A read timeout bounds mpremote's blocking reads, so a dead board cannot hang us.
-        transport = SerialTransport(url, baudrate=baud, timeout=READ_TIMEOUT)
-    except (TransportError, OSError, ValueError) as exc:
+        port = open_port(url, baud)
+    except (OSError, ValueError) as exc:  # pyserial's SerialException is an OSError
         raise HilError(f"cannot open {url}: {exc}", board=board_id,
                        hint="check the board is attached or its rack host is up, the port in the inventory, "
                             "and that no other program (a terminal, another run) holds the port") from None
-    transport.serial = RecordingSerial(SettledPort(transport.serial), transcript)
-    return transport
+    return PortTransport(RecordingSerial(port, transcript), url)

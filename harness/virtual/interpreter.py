@@ -10,6 +10,8 @@ KeyboardInterrupt), exactly as over a board's UART.
 from __future__ import annotations
 
 import fcntl
+import functools
+import importlib.util
 import os
 import platform
 import shutil
@@ -51,6 +53,33 @@ def find_micropython() -> str:
     )
 
 
+# PyPI's unix port is an extension module; its console script only calls it. Started
+# directly (no site, no console script) it is up in 10 ms instead of 40, and a virtual
+# board restarts it on every soft reset.
+_CONSOLE_SCRIPT = "from micropython_unix import main"
+_DIRECT = "import sys; sys.path.insert(0, {folder!r}); from micropython_run import run_main; sys.exit(run_main(sys.argv[1:]))"
+
+
+@functools.cache
+def command(binary: str) -> tuple[str, ...]:
+    """The argv that runs `binary`: PyPI's console script replaced by what it runs, other binaries as they are.
+
+    Only a script for this environment's Python is replaced (its module is the one we find);
+    argv[0] stays the script's path, as the unix port's `sys.executable`.
+    """
+    try:
+        with open(binary, "rb") as f:
+            head = f.read(512).decode("utf-8", "replace")
+    except OSError:
+        return (binary,)
+    python = head[2:].split("\n", 1)[0].strip() if head.startswith("#!") else ""
+    module = importlib.util.find_spec("micropython_run")
+    if _CONSOLE_SCRIPT not in head or module is None or module.origin is None \
+            or Path(python).parent != Path(sys.executable).parent:
+        return (binary,)
+    return python, "-I", "-S", "-c", _DIRECT.format(folder=str(Path(module.origin).parent)), binary
+
+
 @dataclass(frozen=True)
 class Launch:
     """How a board's interpreter is started: the binary, a wrapper, its environment and descriptors.
@@ -84,7 +113,7 @@ class Interpreter:
         path = os.pathsep.join([".frozen", *launch.builtins, "lib"])
         env = {**os.environ, "HOME": str(cwd), "MICROPYPATH": path, **launch.env}
         self._proc = lifetime.popen(  # dies with this process, even by SIGKILL
-            [*launch.prefix, launch.binary], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
+            [*launch.prefix, *command(launch.binary)], stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
             start_new_session=True, preexec_fn=_make_controlling_tty, close_fds=True, pass_fds=launch.pass_fds,
         )
         os.close(slave)

@@ -75,14 +75,13 @@ class Flasher:
         if fw.chip != self.spec.chip:
             raise HilError(f"firmware {fw.name!r} is for {fw.chip}, the inventory says this board is {self.spec.chip}",
                            board=self.spec.id, hint="pick the image built for this board")
-        md5 = hashlib.md5(data).hexdigest()
         bauds = self._bauds()
         log.set_verbosity("auto" if self._progress else "silent")  # one logger for the process: -v or not
         board = Board.connect(self.spec)  # one port for the whole job: over RFC 2217 each open and close costs
         try:
             for attempt, baud in enumerate(bauds, 1):
                 try:
-                    written = self._attempt(board, fw, data, md5, baud, force=force, erase=erase)
+                    written = self._attempt(board, fw, data, baud, force=force, erase=erase)
                     break
                 except (FatalError, SerialException, OSError) as exc:
                     if attempt == len(bauds):
@@ -103,8 +102,7 @@ class Flasher:
             bauds.append(ROM_BAUD)
         return bauds
 
-    def _attempt(self, board: Board, fw: Firmware, data: bytes, md5: str, baud: int, *, force: bool,
-                 erase: bool) -> bool:
+    def _attempt(self, board: Board, fw: Firmware, data: bytes, baud: int, *, force: bool, erase: bool) -> bool:
         method = self.spec.reset
         if not method.wired:
             self.ask("no reset wiring: hold BOOT (GPIO0) and tap RESET now")
@@ -118,17 +116,18 @@ class Flasher:
             check = not (force or erase)
             if check and esp.CHIP_NAME != "ESP8266":  # the ESP32 ROM hashes flash itself: no stub upload to skip
                 cmds.attach_flash(esp)
-                if self._holds(esp, fw, data, md5):
+                if self._holds(esp, fw, data):
                     return False
                 check = False
             esp = cmds.run_stub(esp)
             if baud != ROM_BAUD:
                 esp.change_baud(baud)
             cmds.attach_flash(esp)
+            data = self._sized(esp, fw, data)
             if erase:
                 self.say("erasing the whole flash")
                 cmds.erase_flash(esp)
-            elif check and self._holds(esp, fw, data, md5):
+            elif check and self._holds(esp, fw, data):
                 return False
             self.say(f"writing {fw.name} ({len(data)} bytes) at 0x{fw.offset:x}, {baud} baud")
             cmds.write_flash(esp, [(fw.offset, data)], compress=True)
@@ -137,11 +136,29 @@ class Flasher:
             if method.esptool_resets_after_flash:
                 cmds.reset_chip(esp, "hard-reset")  # esptool knows the chip's USB (S2/S3: a watchdog reset)
 
-    def _holds(self, esp, fw: Firmware, data: bytes, md5: str) -> bool:
-        if esp.flash_md5sum(fw.offset, len(data)) != md5:
+    def _holds(self, esp, fw: Firmware, data: bytes) -> bool:
+        if esp.flash_md5sum(fw.offset, len(data)) != hashlib.md5(data).hexdigest():
             return False
         self.say(f"already holds {fw.name} (flash MD5 matches at 0x{fw.offset:x}): write skipped")
         return True
+
+    def _sized(self, esp, fw: Firmware, data: bytes) -> bytes:
+        """The image as it must sit in flash: an ESP8266's header names the flash the chip has.
+
+        The ESP8266 boot ROM reads the flash size from the image's header; MicroPython's own
+        deploy writes with esptool's ``--flash_size=detect``, which sets it to the detected
+        chip's. Doing it here (not by esptool's write) keeps the skip check comparing what
+        the flash holds with what would be written.
+        """
+        image_at_boot = fw.offset == esp.BOOTLOADER_FLASH_OFFSET and data[:1] == bytes([esp.ESP_IMAGE_MAGIC])
+        if esp.CHIP_NAME != "ESP8266" or not image_at_boot:
+            return data
+        size = cmds.detect_flash_size(esp)
+        if size is None:
+            return data
+        header = data[3] & 0x0F | esp.parse_flash_size_arg(size)
+        self.say(f"flash size {size} detected: set in the image's header")
+        return data[:3] + bytes([header]) + data[4:]
 
     def _confirm(self, board: Board) -> str:
         """Reset into the firmware (once, by the session that reads the boot log) and read what it runs.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Callable
 
 from esp_hil.board import Board
@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 
 
 REVIVAL_BUDGET = 30.0  # seconds a run spends, per board, opening a lost board again
+
+
+class FlashPolicy(StrEnum):
+    """When the run's firmware is written: `--hil-flash`."""
+    AUTO = "auto"      # unless the board already holds it (flash MD5)
+    ALWAYS = "always"  # every board, every run
+    NEVER = "never"    # not even to bring a lost board back
 
 
 class Unavailable(Enum):
@@ -64,7 +71,8 @@ class BoardPool:
     """Open boards by id, lazily; remember which are unavailable and why."""
 
     def __init__(self, inventory: Inventory, lease_wait: float = 60.0, preferred: list[str] | None = None,
-                 firmware: tuple | None = None, flash_mode: str = "never", source: Recipe | None = None,
+                 firmware: tuple | None = None, flash_mode: FlashPolicy = FlashPolicy.NEVER,
+                 source: Recipe | None = None,
                  say: Callable[[str], None] = print, steps: Callable[[str], None] | None = None):
         self.inventory = inventory
         self._source = source  # virtual boards built from a MicroPython tree, not the PyPI port
@@ -159,7 +167,9 @@ class BoardPool:
         from esp_hil.recovery import recover
 
         board = self._open[board_id]
-        reflash = (lambda: self._flash(board.spec, force=True)) if self.firmware and self._flash_mode != "never" else None
+        reflash = None
+        if self.firmware and self._flash_mode is not FlashPolicy.NEVER:
+            reflash = lambda: self._flash(board.spec, force=True)  # noqa: E731 (the ladder's last rung)
         try:
             return recover(board, reflash, cause)
         except HilError as exc:
@@ -191,12 +201,13 @@ class BoardPool:
 
     def _flash(self, spec: BoardSpec, force: bool = False) -> None:
         """Put the run's firmware on the board before its first test (auto skips what holds it)."""
-        if self.firmware is None or self._flash_mode == "never":
+        if self.firmware is None or self._flash_mode is FlashPolicy.NEVER:
             return
         from esp_hil.flash import Flasher
 
         fw, data = self.firmware
-        self._say(Flasher(spec, self._steps).flash(fw, data, force=force or self._flash_mode == "always").line())
+        always = force or self._flash_mode is FlashPolicy.ALWAYS
+        self._say(Flasher(spec, self._steps).flash(fw, data, force=always).line())
 
     def _release_place(self, board_id: str) -> None:
         place = self._places.pop(board_id, None)

@@ -16,7 +16,7 @@ import pytest
 from esp_hil import inventory, places, recoveries
 from esp_hil.errors import BoardReset, HilError
 from esp_hil.inventory import Inventory
-from esp_hil.pool import BoardPool
+from esp_hil.pool import BoardPool, FlashPolicy
 from esp_hil.pytestplugin.keys import (BOARD_KEY, BOARD_PROP, INFO_PROP, POOL_KEY, RECOVERY_KEY, RECOVERY_PROP,
                                        TRANSCRIPT_KEY)
 from esp_hil.pytestplugin.notices import Notices
@@ -45,8 +45,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hil-board-tag", metavar="TAG", action="append", default=[],
                     help="run on the boards carrying this tag (repeatable: all of them)")
     group.addoption("--hil-firmware", metavar="NAME", help="flash this image of firmware/manifest.toml onto each board first")
-    group.addoption("--hil-flash", choices=("auto", "always", "never"), default="auto",
-                    help="with --hil-firmware: auto skips boards that already hold it (flash MD5); always rewrites")
+    group.addoption("--hil-flash", type=FlashPolicy, choices=tuple(FlashPolicy), default=FlashPolicy.AUTO,
+                    help="with --hil-firmware: auto skips boards that already hold it (flash MD5); always rewrites; "
+                         "never leaves them as they are (default: %(default)s)")
     group.addoption("--hil-lease-wait", metavar="SECONDS", type=float, default=60.0,
                     help="how long a board's first test waits for a board another run holds (default: %(default)s); "
                          "its later tests ask again without waiting")
@@ -87,7 +88,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """
     config = session.config
     pool = config.stash.get(POOL_KEY, None)
-    if pool is None or pool.firmware is None or config.getoption("--hil-flash") == "never":
+    if pool is None or pool.firmware is None or config.getoption("--hil-flash") is FlashPolicy.NEVER:
         return
     if config.getoption("--hil-mode") is not Spread.MATRIX:
         return  # any mode uses one board: it is flashed when first used

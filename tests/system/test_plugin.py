@@ -228,7 +228,7 @@ def test_firmware_is_flashed_on_every_board_side_by_side_before_the_tests(pytest
 
     image = pytester.path / "fw.bin"
     image.write_bytes(build("esp32", b"MicroPython v1.24.1 plugin test " + bytes(range(256)) * 32))
-    fw = Catalog(pytester.path / "firmware" / "manifest.toml").add(image, "night")
+    Catalog(pytester.path / "firmware" / "manifest.toml").add(image, "night")
     pytester.makefile(".toml", rack="".join(
         f'[[board]]\nid = "v{n}"\nchip = "esp32"\nvirtual = true\nnetwork = "host"\n' for n in (1, 2)))
     pytester.makepyfile(test_one="def test_one(board):\n    assert board.eval('1') == 1\n")
@@ -239,10 +239,10 @@ def test_firmware_is_flashed_on_every_board_side_by_side_before_the_tests(pytest
     if not verbose:  # one line per board, and no esptool chatter
         flashed = [line for line in lines if "flashed night" in line]
         assert sorted(line.split(":")[1].strip() for line in flashed) == ["v1", "v2"]
-        assert sum(f"running image sha256 {fw.sha256}" in line for line in flashed) == 2
+        assert sum("; running MicroPython " in line for line in flashed) == 2  # the board's own answer
         assert not any(word in line for line in lines for word in ("Connecting", "VID/PID", "stub", "[v1]"))
         return
-    first_done = min(i for i, line in enumerate(lines) if "running: image sha256" in line)
+    first_done = min(i for i, line in enumerate(lines) if "running: MicroPython" in line)
     started = [i for i, line in enumerate(lines) if "connecting (default-reset)" in line]
     assert len(started) == 2 and max(started) < first_done, "the boards were flashed one after the other"
-    assert sum(f"running: image sha256 {fw.sha256}" in line for line in lines) == 2
+    assert sum("running: MicroPython" in line for line in lines) == 2

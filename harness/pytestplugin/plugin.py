@@ -20,7 +20,7 @@ from esp_hil.pool import BoardPool, FlashPolicy
 from esp_hil.pytestplugin.keys import (BOARD_KEY, BOARD_PROP, INFO_PROP, POOL_KEY, RECOVERY_KEY, RECOVERY_PROP,
                                        TRANSCRIPT_KEY)
 from esp_hil.pytestplugin.notices import Notices
-from esp_hil.pytestplugin.reports import outcome
+from esp_hil.pytestplugin.reports import attach_transcript, outcome
 from esp_hil.pytestplugin.scheduling import BoardScheduling, share
 from esp_hil.spread import ANY_ID, Spread
 from esp_hil.virtual.source.build import add_options as build_options
@@ -216,7 +216,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.user_properties.append((RECOVERY_PROP, recovery))
     if attached and (report.failed or recovery):  # a recovery's steps are in the transcript
         board, mark = attached
-        report.sections.append((f"board {board.id} transcript", board.transcript.render(since=mark)))
+        attach_transcript(report, board.id, board.transcript.render(since=mark))
 
 
 def _board_info(pool: BoardPool, board_id: str) -> dict:

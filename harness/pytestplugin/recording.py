@@ -27,6 +27,7 @@ import pytest
 from esp_hil import places
 from esp_hil.pytestplugin import reports
 from esp_hil.pytestplugin.keys import INFO_PROP, METRIC_PROP, PROBLEM_PROP, RECOVERY_PROP, UPSTREAM_KEY
+from esp_hil.pool import Unavailable
 from esp_hil.recoveries import Recovery
 from esp_hil.results import Ending
 
@@ -93,7 +94,7 @@ class Recorder:
                 self._boards.add(board_id)
         problem = props.get(PROBLEM_PROP)  # the test says "see above"; the results keep the line it points at
         self._note_lost(board_id, problem)
-        transcript = next((text for title, text in report.sections if title.endswith("transcript")), None)
+        transcript = reports.transcript(report)
         recovery = props.get(RECOVERY_PROP)
         self.store.record(self.run_id, test_id=report.nodeid, board_id=board_id, outcome=outcome,
                           duration=report.duration, message=problem["line"] if problem else reports.message(report),
@@ -103,7 +104,7 @@ class Recorder:
 
     def _note_lost(self, board_id: str | None, problem: dict | None) -> None:
         """A board is lost while its tests say so; one of its tests that had it means it came back."""
-        if problem and problem["kind"] == "lost":
+        if problem and Unavailable(problem["kind"]) is Unavailable.LOST:
             self._lost[problem["board"]] = problem["reason"]
         elif board_id and not problem:
             self._lost.pop(board_id, None)

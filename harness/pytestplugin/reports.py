@@ -43,6 +43,19 @@ def message(report: pytest.TestReport) -> str:
     return str(report.longrepr or "")[:2000]
 
 
+def attach_transcript(report: pytest.TestReport, board_id: str, text: str) -> None:
+    """The board's transcript as a section of the report: pytest shows it, the recorder keeps it."""
+    report.sections.append((f"board {board_id}{_TRANSCRIPT}", text))
+
+
+def transcript(report: pytest.TestReport) -> str | None:
+    """The board's transcript the plugin attached, if any."""
+    return next((text for title, text in report.sections if title.endswith(_TRANSCRIPT)), None)
+
+
+_TRANSCRIPT = " transcript"
+
+
 def board(report: pytest.TestReport) -> str | None:
     """The board the test ran on, as the plugin put it on the report (never parsed from the node id)."""
     return dict(report.user_properties).get(BOARD_PROP)

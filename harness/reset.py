@@ -27,7 +27,9 @@ circuit (``esp_hil.virtual.circuit``) with an RC delay on EN; it has no USB, so 
 of it re-enumerates. A rack owner should check, per board:
 
 - classic: that ``hil boards --probe`` answers (a bridge without the auto-reset
-  transistors, or a CP2102N with flow control, resets nothing);
+  transistors resets nothing; one with always-on hardware flow control, such as
+  esptool names for the CP2102C, may pull EN low when the port closes, which esptool
+  works around and this harness does not);
 - usb-jtag: that the port is the chip's own (``/dev/serial/by-id/usb-Espressif_USB_JTAG_serial_debug_unit_*``)
   and comes back under the same by-id path after a reset (a hub that renumbers does not);
 - usb-cdc: that the by-id path in the inventory is MicroPython's CDC device. The ROM's
@@ -45,6 +47,7 @@ from abc import ABC, abstractmethod
 from typing import ClassVar, Protocol
 
 from esp_hil.errors import HilError
+
 
 class ResetLines(Protocol):
     """What a reset gesture needs of a port: the modem lines, and bytes to the REPL."""

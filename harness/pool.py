@@ -22,6 +22,7 @@ from esp_hil.errors import BoardBusy, HilError
 from esp_hil.inventory import BoardSpec, Inventory
 from esp_hil.lease import Lease
 from esp_hil.linespeed import slow_line
+from esp_hil.port import PortKind
 from esp_hil.virtual.rack_process import RackProcess
 
 if TYPE_CHECKING:
@@ -189,7 +190,7 @@ class BoardPool:
             rack = RackProcess(Inventory(self.inventory.source, [spec]), source=self._source)
             self._racks.append(rack)
             self._live[spec.id] = rack.start().boards[0]
-        elif spec.port.startswith("labgrid://"):
+        elif PortKind.of(spec.port) is PortKind.LABGRID:
             from esp_hil.labgrid import from_url  # imported only here: it checks the serial package
 
             place = from_url(spec.port)

@@ -12,6 +12,7 @@ from esp_hil.capabilities import KNOWN
 from esp_hil.errors import HilError
 from esp_hil.inventory import CHIPS, BoardSpec
 from esp_hil.lease import Lease, holder_of
+from esp_hil.port import PortKind
 
 
 def add_boards(p: argparse.ArgumentParser) -> None:
@@ -56,10 +57,11 @@ def _row(spec: BoardSpec, probe: bool) -> list[str]:
 
 def _reachable(url: str) -> bool:
     """Without opening the port: a device path exists, or the rack host accepts TCP."""
-    if url.startswith("/"):
+    kind = PortKind.of(url)
+    if kind is PortKind.DEVICE:
         return Path(url).exists()
     parsed = urlparse(url)
-    if parsed.scheme in ("rfc2217", "socket") and parsed.hostname:
+    if kind in (PortKind.RFC2217, PortKind.SOCKET) and parsed.hostname:
         try:
             with socket.create_connection((parsed.hostname, parsed.port), timeout=2):
                 return True

@@ -85,6 +85,7 @@ def test_closing_the_session_does_not_interrupt_a_running_program(board, webrepl
     job.wait_for("WAITING")
     session.close()
     job.wait_for("dupterm: EOF received, deactivating")  # the board saw the session end
+    assert not job.stdout_ended, f"our close interrupted the program: {job.output!r}"
     job.send(GO)
     assert printed_lines(job.result()) == ["WAITING", "dupterm: EOF received, deactivating", "GOT 'g'"]
 

@@ -21,7 +21,7 @@ from esp_hil.inventory import BoardSpec
 from esp_hil.port import BoardPort, PortKind
 from esp_hil.sockets import SocketMaker, for_spec
 from esp_hil.transcript import Transcript
-from esp_hil.transport.serial import open_serial
+from esp_hil.transport.serial import open_serial, read_within
 
 # What ESP boot ROMs print when flash holds no valid image (ESP32; ESP8266 at 74880 baud).
 NO_FIRMWARE = (b"invalid header:", b"ets_main.c")
@@ -368,22 +368,22 @@ class Job:
         return self.output
 
     def _read(self, deadline: float) -> bool:
-        """Read what is there (or wait a little); False once the deadline has passed."""
+        """Read what comes (waiting for it, not polling); False once the deadline has passed."""
         port = self._board.port
-        while time.monotonic() < deadline:
+        while (until := deadline) > time.monotonic():
+            if self._ended_at is not None:  # an ending that silence confirms: wait no longer than that
+                until = min(until, self._ended_at + rawrepl.QUIET)
             try:
-                waiting = port.in_waiting
-                data = port.read(waiting) if waiting else b""
+                data = read_within(port, 4096, until - time.monotonic())
             except OSError as exc:  # pyserial's SerialException is one
                 self.done = True
                 raise BoardLost(f"serial link lost: {exc}", board=self._board.id) from None
-            if waiting:
+            if data:
                 self._consume(data, more=port.in_waiting > 0)
                 return True
             if self._ended_at is not None and time.monotonic() - self._ended_at >= rawrepl.QUIET:
                 self._finish()
                 return True
-            time.sleep(0.002)
         return False
 
     def _consume(self, data: bytes, more: bool) -> None:

@@ -65,6 +65,24 @@ class Rfc2217Port(serial.rfc2217.Serial):
         self._remote_lines[name] = state
 
 
+def read_within(port: Any, size: int, seconds: float) -> bytes:
+    """Up to `size` bytes from a pyserial-like port, blocking until the first comes or `seconds` pass.
+
+    No sleep between polls: the port's own blocking read wakes when a byte arrives. The
+    port's timeout is lent for the wait (local on every port we open, `Rfc2217Port`).
+    """
+    if port.in_waiting:
+        return port.read(min(size, port.in_waiting))
+    saved = port.timeout
+    port.timeout = max(seconds, 0.0)
+    try:
+        first = port.read(1)
+    finally:
+        port.timeout = saved
+    waiting = port.in_waiting
+    return first + port.read(min(size - 1, waiting)) if first and size > 1 and waiting else first
+
+
 def open_port(url: str, baud: int) -> serial.SerialBase:
     """The pyserial object for a board's URL, open: `Rfc2217Port` for rfc2217://, pyserial's own otherwise."""
     if url.startswith("rfc2217://"):
@@ -90,19 +108,6 @@ class RecordingSerial:
         data = self._port.read(size)
         self._transcript.add(RX, data)
         return data
-
-    def read_within(self, size: int, seconds: float) -> bytes:
-        """Up to `size` bytes, blocking until the first comes or `seconds` pass: no sleep between polls."""
-        if self._pushback or self._port.in_waiting:
-            return self.read(min(size, self.in_waiting))
-        saved = self._port.timeout
-        self._port.timeout = max(seconds, 0.0)  # local: no negotiation, even over RFC 2217 (Rfc2217Port)
-        try:
-            first = self.read(1)
-        finally:
-            self._port.timeout = saved
-        waiting = self._port.in_waiting
-        return first + self.read(min(size - 1, waiting)) if first and size > 1 and waiting else first
 
     @property
     def unrecorded(self) -> Any:
@@ -161,7 +166,7 @@ class PortTransport(SerialTransport):
             left = min(overall, quiet) - time.monotonic()
             if left <= 0:
                 break
-            byte = self.serial.read_within(1, min(left, READ_TIMEOUT))  # one byte: nothing past the ending
+            byte = read_within(self.serial, 1, min(left, READ_TIMEOUT))  # one byte: nothing past the ending
             if not byte:
                 continue
             data = byte if data_consumer else data + byte

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from esp_hil.transcript import Transcript
-from esp_hil.transport.serial import RecordingSerial, open_port
+from esp_hil.transport.serial import RecordingSerial, open_port, read_within
 from esp_hil.virtual.server import Rfc2217Server
 
 
@@ -95,9 +95,9 @@ def test_a_write_timeout_is_refused_as_pyserial_refuses_it(port):
 
 def test_a_wait_ends_when_the_byte_comes_not_at_its_deadline(server, port):
     recording = RecordingSerial(port, Transcript("unit"))
-    assert recording.read_within(1, 0.05) == b""
+    assert read_within(recording, 1, 0.05) == b""
     server.send(b"abc")
     start = time.monotonic()
-    assert recording.read_within(10, 5.0) in (b"a", b"ab", b"abc")
+    assert read_within(recording, 10, 5.0) in (b"a", b"ab", b"abc")
     assert time.monotonic() - start < 2.5  # far inside the deadline: the byte ended the wait
     assert port.timeout == 3.0  # the port's own timeout is back

@@ -82,34 +82,63 @@ def _as_flashed(chip: str, data: bytes) -> bytes:
 
 
 def test_plain_esptool_cli_on_both_chips(tmp_path):
-    """The unmodified esptool command line, default reset and stub, against each personality."""
-    rack = VirtualRack([*specs_for("esp32", 1), *specs_for("esp8266", 1)], workdir=tmp_path / "rack", blank=True)
+    """The unmodified esptool command line, default reset and stub, against each personality.
+
+    Each run pays pyserial's RFC 2217 negotiations (~100 ms a setting, hundreds a run),
+    so the commands run side by side, each group on a board of its own; a board that
+    verifies, reads or erases an image holds it as a factory-programmed board would.
+    """
+    lanes = [_cli_identity, _cli_flash_id, _cli_write, _cli_verify, _cli_read, _cli_erase]
+    rack = VirtualRack([*specs_for("esp32", len(lanes)), *specs_for("esp8266", len(lanes))],
+                       workdir=tmp_path / "rack", blank=True)
     specs = rack.start().boards
     try:
-        with ThreadPoolExecutor(len(specs)) as pool:  # CLI runs are slow over RFC 2217 (50 ms polls): overlap them
-            list(pool.map(lambda spec: _cli_session(spec, tmp_path / spec.chip), specs))
+        work = []
+        for chip in CHIPS:
+            (tmp_path / chip).mkdir()
+            fw, data, image = _firmware(tmp_path / chip, chip)
+            boards = [(spec, rack.board(spec.id)) for spec in specs if spec.chip == chip]
+            work += [(lane, spec, vboard, fw, data, image) for lane, (spec, vboard) in zip(lanes, boards)]
+        with ThreadPoolExecutor(len(work)) as pool:
+            for done in [pool.submit(*job) for job in work]:
+                done.result()
     finally:
         rack.close()
 
 
-def _cli_session(spec, folder: Path) -> None:
-    folder.mkdir()
-    fw, data, image = _firmware(folder, spec.chip)
-    port = ["--port", spec.url]
-    ident = _esptool(*port, "chip-id")
+def _cli_identity(spec, _vboard, _fw, _data, _image) -> None:
+    ident = _esptool("--port", spec.url, "chip-id")
     assert ("Chip ID: 0x" in ident) if spec.chip == "esp8266" else ("MAC:" in ident)
     oui = "18:fe:34" if spec.chip == "esp8266" else "24:0a:c4"
-    assert f"MAC:                {oui}:" in _esptool(*port, "read-mac")
-    flash = _esptool(*port, "flash-id")
+    assert f"MAC:                {oui}:" in _esptool("--port", spec.url, "read-mac")
+
+
+def _cli_flash_id(spec, _vboard, _fw, _data, _image) -> None:
+    flash = _esptool("--port", spec.url, "flash-id")
     assert "Manufacturer: ef" in flash and "Detected flash size: 4MB" in flash
-    assert "Hash of data verified" in _esptool(*port, "write-flash", hex(fw.offset), str(image))
-    assert "Verification successful" in _esptool(*port, "verify-flash", hex(fw.offset), str(image))
-    back = folder / "back.bin"
-    _esptool(*port, "read-flash", hex(fw.offset), str(len(data)), str(back))
-    assert back.read_bytes() == data
+
+
+def _cli_write(spec, _vboard, fw, data, image) -> None:
+    assert "Hash of data verified" in _esptool("--port", spec.url, "write-flash", hex(fw.offset), str(image))
     # the harness sees it is there; on an ESP8266 it writes the detected flash size, which plain esptool kept
     assert Flasher(spec, progress=lambda _: None).flash(fw, data).written == (spec.chip == "esp8266")
-    _esptool(*port, "erase-flash")
+
+
+def _cli_verify(spec, vboard, fw, data, image) -> None:
+    vboard.install(data)
+    assert "Verification successful" in _esptool("--port", spec.url, "verify-flash", hex(fw.offset), str(image))
+
+
+def _cli_read(spec, vboard, fw, data, image) -> None:
+    vboard.install(data)
+    back = image.with_name(f"back-{spec.id}.bin")
+    _esptool("--port", spec.url, "read-flash", hex(fw.offset), str(len(data)), str(back))
+    assert back.read_bytes() == data
+
+
+def _cli_erase(spec, vboard, _fw, data, _image) -> None:
+    vboard.install(data)
+    _esptool("--port", spec.url, "erase-flash")
     with pytest.raises(HilError, match="no firmware"):
         Board.open(spec)
 

@@ -25,7 +25,7 @@ def test_device_exception_carries_the_board_traceback(session):
 
 
 def test_put_and_get_round_trip(session, tmp_path, vboard):
-    data = bytes(range(256)) * 64  # 16 KiB: mpremote moves 256 bytes per exec
+    data = bytes(range(256)) * 16  # every byte value, in 16 of the 256-byte chunks mpremote moves per exec
     src, back = tmp_path / "src.bin", tmp_path / "back.bin"
     src.write_bytes(data)
     session.put(src, "blob.bin")

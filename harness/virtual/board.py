@@ -21,6 +21,7 @@ from esp_hil.virtual.rom import RomBootloader
 from esp_hil.virtual.runmode import RunMode
 from esp_hil.virtual.server import Rfc2217Server
 from esp_hil.virtual.tapnet import BOARD_IP, TapNetwork
+from esp_hil.virtual.usbport import PERSONALITIES, UsbDevice, firmware_modules, usb_serial
 from esp_hil.firmware import OFFSETS
 
 log = logging.getLogger(__name__)
@@ -105,17 +106,24 @@ class VirtualBoard:
         self.line = VirtualLine(self)
         self.server = Rfc2217Server(self.line, board_id, tcp_port=tcp_port)
         self.pty = PtyPort(lambda data: self.receive(data, baud=UART_BAUD)) if pty else None
+        usb = PERSONALITIES.get(chip)  # a chip whose firmware talks over its own USB: that is its port
+        self.usb = UsbDevice(workdir.parent / "by-id", usb, usb_serial(str(self.flash.path)),
+                             lambda data: self.receive(data, baud=UART_BAUD)) if usb else None
         self.network = network
         self.netns = Netns.create(board_id) if network == Network.NETNS else None
         self.tap = TapNetwork.start(board_id, workdir) if network == Network.TAP else None
-        self.run = RunMode(self._launch(binary), self.sandbox, self.emit, self._crashed)
+        self.run = RunMode(self._launch(binary), self.sandbox, self.emit, self._crashed,
+                           on_reset=(lambda: self._boot(FLASH)) if self.usb else None)
 
     def _launch(self, binary: str) -> Launch:
+        # a USB board is reset by machine.reset(), which the unix port lacks
+        builtins = (str(firmware_modules(self.workdir / "builtins")),) if self.usb else ()
         if self.netns:
-            return Launch(binary, prefix=tuple(self.netns.prefix()), builtins=(str(NETWORK_MODULE),))
+            return Launch(binary, prefix=tuple(self.netns.prefix()), builtins=(str(NETWORK_MODULE), *builtins))
         if self.tap:
-            return Launch(binary, env=self.tap.env(), pass_fds=(self.tap.tap_fd,), board_line_ends=True)
-        return Launch(binary)
+            return Launch(binary, env=self.tap.env(), pass_fds=(self.tap.tap_fd,), board_line_ends=True,
+                          builtins=builtins)
+        return Launch(binary, builtins=builtins)
 
     @property
     def address(self) -> str:
@@ -143,12 +151,16 @@ class VirtualBoard:
         """Power on: the chip boots from flash, then the port opens for clients."""
         self._boot("flash")
         self.server.start()
+        if self.usb:
+            self.usb.wait_attached()  # served once its USB device is up, as a board plugged in a while ago
 
     def close(self) -> None:
         self.circuit.close()
         self.server.close()
         if self.pty:
             self.pty.close()
+        if self.usb:
+            self.usb.close()
         self.run.stop()
         if self.netns:
             self.netns.delete()
@@ -160,6 +172,8 @@ class VirtualBoard:
         self._send(resample(data, UART_BAUD, self.line.baudrate))
         if self.pty:
             self.pty.send(data)
+        if self.usb:
+            self.usb.send(data)
         for tap in list(self._taps):
             tap(data)
 
@@ -208,6 +222,8 @@ class VirtualBoard:
         with self._lock:
             self.mode = "off"
             self._leave_rom()
+        if self.usb:
+            self.usb.detach()  # the chip resets, and its USB device with it
         self.run.stop()
 
     def _leave_rom(self) -> None:
@@ -216,10 +232,15 @@ class VirtualBoard:
             self._rom = None
 
     def _boot(self, mode: str) -> None:
+        if self.usb:
+            self.usb.detach()  # the chip resets, and its USB device with it (outside the lock its input takes)
         with self._lock:
             self.run.stop()
             if mode == BOOTLOADER:
                 self._leave_rom()
+                if self.usb:  # its ROM enumerates as another USB device, which is not modelled
+                    self.mode = "rom"
+                    return
                 self._rom = RomBootloader(self.chip, self.flash, self._send, boot=self._boot,
                                           line_baud=self.line.baudrate)
                 self._rom.max_reliable_baud = self.rom_max_baud
@@ -234,6 +255,8 @@ class VirtualBoard:
                 return
             self.mode = "run"
             self.run.start()
+            if self.usb:
+                self.usb.attach_later()  # the firmware starts TinyUSB; the host sees the device again
 
     def _crashed(self, code: int) -> None:
         """The interpreter died of a signal: a board would panic and reboot."""

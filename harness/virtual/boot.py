@@ -23,11 +23,14 @@ from esp_hil.firmware import OFFSETS
 ROM_BOOT = {
     "esp32": b"ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n",
     "esp8266": b"\r\n ets Jan  8 2013,rst cause:2, boot mode:(3,6)\r\n\r\n",
+    # on UART0 only: a native-USB board's CDC port is off the bus while it boots (usbport.py)
+    "esp32s3": b"ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\nrst:0x1 (POWERON),boot:0x8 (SPI_FAST_FLASH_BOOT)\r\n",
 }
 # What a real chip prints when flash holds no valid image (ESP32 repeats it while it retries).
 NO_IMAGE = {
     "esp32": b"invalid header: 0xffffffff\r\n" * 3,
     "esp8266": b"ets_main.c \r\n",
+    "esp32s3": b"invalid header: 0xffffffff\r\n" * 3,
 }
 
 

@@ -74,7 +74,9 @@ class VirtualRack:
 
     def inventory(self) -> Inventory:
         """The specs with their live URLs filled in."""
-        live = [replace(spec, port=board.url, virtual=True, address=board.address, network=board.network,
+        live = [replace(spec, port=str(board.usb.path) if board.usb else board.url, virtual=True,
+                        reset=board.usb.personality.reset if board.usb else spec.reset,  # a USB board: its by-id path
+                        address=board.address, network=board.network,
                         peer_sockets=board.peer_sockets, pty=board.pty.path if board.pty else "")
                 for spec, board in zip(self.specs, self.boards)]
         return Inventory(source="virtual rack", boards=live)

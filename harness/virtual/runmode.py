@@ -5,7 +5,9 @@ with an empty raw-REPL buffer, `sys.exit()`); this class restarts it, prints
 `MPY: soft reboot` as a board does, and brings it back into the raw REPL when it
 was there, so a serial client sees a board's soft reset. Input that arrives
 while the interpreter restarts is held and delivered once it is up, as a UART
-FIFO would.
+FIFO would. An exit with `HARD_RESET_EXIT` is the firmware's `machine.reset()`
+(the unix port has none; `esp_hil.virtual.usbport` gives the board one): the
+board is told to reset the chip.
 """
 
 from __future__ import annotations
@@ -22,16 +24,20 @@ SOFT_REBOOT = b"MPY: soft reboot\r\n"
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 FRIENDLY_BANNER = b'Type "help()" for more information.'
 FRIENDLY_PROMPT = b">>> "
+HARD_RESET_EXIT = 0xE5  # the interpreter's exit code for machine.reset()
 
 
 class RunMode:
     """Owns the interpreter process of one board; output goes to `emit`."""
 
-    def __init__(self, launch: Launch, cwd: Path, emit: Callable[[bytes], None], on_crash: Callable[[int], None]):
+    def __init__(self, launch: Launch, cwd: Path, emit: Callable[[bytes], None], on_crash: Callable[[int], None],
+                 on_reset: Callable[[], None] | None = None):
+        """`on_reset`: the firmware asked for a chip reset (`HARD_RESET_EXIT`); None: the exit is a soft reset."""
         self._launch = launch
         self._cwd = cwd
         self._emit = emit
         self._on_crash = on_crash
+        self._on_reset = on_reset
         self._lock = threading.RLock()
         self._interp: Interpreter | None = None
         self._raw = False
@@ -127,6 +133,9 @@ class RunMode:
             raw = self._raw
         if code < 0 and code != -signal.SIGTERM:
             self._on_crash(code)
+            return
+        if code == HARD_RESET_EXIT and self._on_reset is not None:
+            self._on_reset()
             return
         self._emit(SOFT_REBOOT)
         self.start(raw=raw)

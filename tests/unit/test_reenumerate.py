@@ -1,7 +1,8 @@
 """A board on its own USB drops off the bus when reset: the session waits for its by-id path, then reopens.
 
 The USB device is faked here (a by-id symlink that vanishes and comes back, a handle
-that dies with it); the virtual boards have no USB personality yet (docs/virtual-rom.md, "What a virtual board cannot show").
+that dies with it), to time each step; a virtual ESP32-S3 re-enumerates for real in
+tests/system/test_usb_reenumerate.py.
 """
 
 from __future__ import annotations

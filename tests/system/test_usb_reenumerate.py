@@ -1,0 +1,93 @@
+"""A board on its own USB leaves the bus when it resets and comes back: it is found again by its by-id path (issue 13).
+
+The virtual ESP32-S3 runs MicroPython's TinyUSB CDC personality (`esp_hil.virtual.usbport`):
+its port is a pty behind a by-id link in the rack's folder, which vanishes when the
+chip resets, and returns, pointing at a new pty, once the firmware is up again. Its
+reset is the one such a board has, `machine.reset()` at the REPL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from esp_hil import inventory
+from esp_hil.board import Board
+from esp_hil.errors import BoardLost
+from esp_hil.inventory import BoardSpec
+from esp_hil.port import PortKind
+from esp_hil.reset import USB_CDC
+from esp_hil.virtual.rack import VirtualRack, to_toml
+
+
+@pytest.fixture
+def usb_rack(tmp_path):
+    rack = VirtualRack([BoardSpec(id="s3", chip="esp32s3", virtual=True)], workdir=tmp_path / "rack")
+    rack.start()
+    yield rack
+    rack.close()
+
+
+@pytest.fixture
+def usb_spec(usb_rack) -> BoardSpec:
+    return usb_rack.inventory().boards[0]
+
+
+def test_the_rack_names_its_by_id_path_with_the_reset_it_has(usb_rack, usb_spec, tmp_path):
+    link = Path(usb_spec.port)
+    assert PortKind.of(usb_spec.port) is PortKind.DEVICE and usb_spec.reset is USB_CDC
+    assert link.parent == usb_rack.workdir / "by-id" and link.is_symlink()
+    assert link.name.startswith("usb-Espressif_Systems_Espressif_Device_") and link.name.endswith("-if00")
+    (tmp_path / "live.toml").write_text(to_toml(usb_rack.inventory()))
+    assert inventory.load(tmp_path / "live.toml").boards[0].reset is USB_CDC
+
+
+def test_a_hard_reset_takes_the_port_away_and_the_session_finds_it_again(usb_rack, usb_spec):
+    vboard = usb_rack.boards[0]
+    board = Board.open(usb_spec)
+    try:
+        board.exec("x = 5")
+        pid, enumerations = vboard.run.pid, vboard.usb.enumerations
+        assert board.hard_reset() == ""  # the boot log went by while the device was off the bus
+        assert vboard.run.pid != pid and vboard.usb.enumerations == enumerations + 1
+        assert board.eval("'x' in globals()") is False  # the chip restarted
+        assert board.eval("1 + 1") == 2
+        assert "reopen" in board.transcript.render()
+    finally:
+        board.close()
+
+
+def test_reading_the_old_handle_after_the_reset_loses_the_board(usb_spec):
+    """What the session did before it waited for the path (pulse, then read the boot log): the handle is dead."""
+    board = Board.open(usb_spec)
+    try:
+        USB_CDC.hard_reset(board.port, board.id)
+        with pytest.raises((BoardLost, OSError)):  # the session's name for it, or pyserial's own
+            board.await_boot()
+    finally:
+        board.close()
+
+
+RUN = '''
+def test_before(board):
+    board.exec("x = 5")
+    assert board.eval("x") == 5
+
+def test_reset(board):
+    assert board.hard_reset() == ""
+    assert board.eval("'x' in globals()") is False
+
+def test_after(board):
+    assert board.eval("1 + 1") == 2
+'''
+
+
+def test_a_run_goes_on_after_a_reset_in_its_middle(pytester, usb_spec, tmp_path):
+    """The rack as a bench: an inventory naming the by-id path and `usb-cdc`, as a rack owner writes it."""
+    boards = tmp_path / "boards.toml"
+    boards.write_text(f'[[board]]\nid = "s3"\nchip = "esp32s3"\nport = "{usb_spec.port}"\nreset = "usb-cdc"\n')
+    pytester.makepyfile(test_usb=RUN)
+    result = pytester.runpytest_subprocess(f"--hil-boards={boards}", f"--hil-results={tmp_path / 'r.sqlite'}",
+                                           "-p", "no:randomly")
+    result.assert_outcomes(passed=3)

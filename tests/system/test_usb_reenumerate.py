@@ -91,3 +91,14 @@ def test_a_run_goes_on_after_a_reset_in_its_middle(pytester, usb_spec, tmp_path)
     result = pytester.runpytest_subprocess(f"--hil-boards={boards}", f"--hil-results={tmp_path / 'r.sqlite'}",
                                            "-p", "no:randomly")
     result.assert_outcomes(passed=3)
+
+
+def test_a_virtual_s3_in_an_inventory_is_a_usb_board_by_default(pytester, tmp_path):
+    """No option turns it on: the run's own rack serves `chip = "esp32s3"` on its by-id path."""
+    boards = tmp_path / "boards.toml"
+    boards.write_text('[[board]]\nid = "vs3"\nchip = "esp32s3"\nvirtual = true\n')
+    pytester.makepyfile(test_usb=RUN.replace("def test_before(board):", '''def test_before(board):
+    assert "/by-id/usb-Espressif_Systems_Espressif_Device_" in board.spec.port and str(board.spec.reset) == "usb-cdc"'''))
+    result = pytester.runpytest_subprocess(f"--hil-boards={boards}", f"--hil-results={tmp_path / 'r.sqlite'}",
+                                           "-p", "no:randomly")
+    result.assert_outcomes(passed=3)

@@ -19,7 +19,7 @@ S3 = PERSONALITIES["esp32s3"]
 @pytest.fixture
 def device(tmp_path):
     received: list[bytes] = []
-    dev = UsbDevice(tmp_path / "by-id", S3, "0123456789abcdef", received.append, delay=0.2)
+    dev = UsbDevice(tmp_path / "by-id", S3, "0123456789abcdef", received.append, delay=0.5)
     dev.received = received
     yield dev
     dev.close()

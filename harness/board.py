@@ -17,11 +17,12 @@ from mpremote.transport import Transport, TransportError
 from esp_hil import rawrepl
 from esp_hil.capabilities import PROBE, Capabilities
 from esp_hil.errors import BoardLost, BoardReset, BoardTimeout, HilError
-from esp_hil.inventory import BoardSpec
+from esp_hil.inventory import BoardSpec, PortServer
 from esp_hil.port import BoardPort, PortKind
 from esp_hil.sockets import SocketMaker, for_spec
 from esp_hil.transcript import Transcript
 from esp_hil.transport.serial import open_serial, read_within
+from esp_hil.transport.serial import READ_TIMEOUT, PortTransport, RecordingSerial, Rfc2217Port
 
 # What ESP boot ROMs print when flash holds no valid image (ESP32; ESP8266 at 74880 baud).
 NO_FIRMWARE = (b"invalid header:", b"ets_main.c")
@@ -40,6 +41,29 @@ class DeviceError(Exception):
     @property
     def exception_line(self) -> str:
         return self.traceback.strip().splitlines()[-1] if self.traceback.strip() else ""
+
+
+def _open_port(spec: BoardSpec, transcript: Transcript) -> PortTransport:
+    """The board's port, opened so that no DTR/RTS change reaches the chip.
+
+    pyserial's RFC 2217 client sends DTR on, then RTS on, as it opens. Through ser2net
+    (or on a local port) both on leaves EN and GPIO0 high. esptool's esp_rfc2217_server
+    (which sets both on while a client is connected) runs its bootloader reset on DTR on,
+    and holds EN low on DTR off, so there the port is opened without a DTR message; RTS
+    on it drops. DTR is left off on this side: the next reset gesture sends it first.
+    """
+    if spec.port_server is not PortServer.ESP_RFC2217_SERVER:
+        return open_serial(spec.url, spec.baud, transcript, spec.id)
+    port = Rfc2217Port(None, baudrate=spec.baud, timeout=READ_TIMEOUT, dsrdtr=True)  # pyserial: no DTR at open
+    port.dtr = False
+    port.port = spec.url
+    try:
+        port.open()
+    except (OSError, ValueError) as exc:
+        raise HilError(f"cannot open {spec.url} (esp_rfc2217_server): {exc}", board=spec.id,
+                       hint="check the rack host runs esp_rfc2217_server on that port and no other client holds it") from None
+    port.dsrdtr = False  # only the open was to skip DTR; pyserial's RFC 2217 client sends no flow control for it
+    return PortTransport(RecordingSerial(port, transcript), spec.url)
 
 
 def _text(data: bytes) -> str:
@@ -63,7 +87,7 @@ class Board:
         """The port open, nothing asked of the board yet (it may sit in its bootloader)."""
         transcript = Transcript(spec.id)
         transcript.note(f"open {spec.url}")
-        return cls(spec, open_serial(spec.url, spec.baud, transcript, spec.id), transcript)
+        return cls(spec, _open_port(spec, transcript), transcript)
 
     @classmethod
     def open(cls, spec: BoardSpec) -> "Board":
@@ -92,7 +116,7 @@ class Board:
             try:
                 if not self._path_present():
                     raise HilError(f"port {self.spec.url} is gone", board=self.id)
-                self.transport = open_serial(self.spec.url, self.spec.baud, self.transcript, self.id)
+                self.transport = _open_port(self.spec, self.transcript)
                 break
             except HilError:
                 if time.monotonic() > deadline:

@@ -11,6 +11,11 @@ One TOML file per rack or bench::
     network = "wifi"           # wifi | host | netns (virtual, root) | tap (built from source) | none
     tags = ["esp32-lwip"]
 
+A rack host that serves a board through esptool's ``esp_rfc2217_server`` says so with
+``port_server = "esp_rfc2217_server"`` and the URL the server prints
+(``rfc2217://rack3:4002?ign_set_control``): that server takes DTR and RTS as reset
+requests, so the harness opens such a port without sending DTR (`PortServer`).
+
 A board with ``virtual = true`` and no port is started by the harness on this machine
 (``esp_hil.virtual``) and gets its ``rfc2217://127.0.0.1:PORT`` URL then.
 
@@ -25,6 +30,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from esp_hil.errors import HilError
+from esp_hil.port import PortKind
 from esp_hil.reset import CLASSIC, ResetMethod
 from esp_hil.reset import parse as parse_reset
 
@@ -44,6 +50,18 @@ class Network(StrEnum):
 NETWORKS = tuple(Network)
 
 
+class PortServer(StrEnum):
+    """What serves a board's port, which decides what DTR/RTS mean on it (esp_hil.board opens accordingly)."""
+
+    SER2NET = "ser2net"  # the lines go through as they are: a local port, ser2net, a virtual board by default
+    # esptool's server: DTR on starts its bootloader reset, DTR off holds EN low (RTS is on while a client
+    # is connected), RTS off starts its hard reset; it answers none of these, hence ?ign_set_control
+    ESP_RFC2217_SERVER = "esp_rfc2217_server"
+
+
+IGNORE_SET_CONTROL = "ign_set_control"  # pyserial's URL option: do not wait for answers to line changes
+
+
 @dataclass(frozen=True)
 class BoardSpec:
     """One board as the inventory describes it."""
@@ -60,6 +78,7 @@ class BoardSpec:
     address: str = ""  # the board's IP when fixed (a virtual board in its own namespace)
     peer_sockets: str = ""  # where host peers make sockets that reach it (a namespace's broker); "": this host
     pty: str = ""  # a virtual board's UART as a device path too (hil virtual --pty), for upstream's tools
+    port_server: PortServer = PortServer.SER2NET
 
     @property
     def url(self) -> str:
@@ -138,11 +157,26 @@ def _board(entry: dict, *, index: int, source: str) -> BoardSpec:
     for key in ("baud", "flash_baud"):
         if key in entry and (not isinstance(entry[key], int) or entry[key] <= 0):
             raise HilError(f"{where}: {key} must be a positive integer", hint=f"e.g. {key} = 115200")
+    server = _port_server(entry, where)
     tags = entry.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise HilError(f"{where}: tags must be a list of strings", hint='e.g. tags = ["esp8266-lwip"]')
-    return BoardSpec(**{**entry, "tags": tuple(tags), "reset": method,
+    return BoardSpec(**{**entry, "tags": tuple(tags), "reset": method, "port_server": server,
                         "network": Network(entry.get("network", Network.NONE))})
+
+
+def _port_server(entry: dict, where: str) -> PortServer:
+    value = entry.get("port_server", PortServer.SER2NET)
+    if value not in tuple(PortServer):
+        raise HilError(f"{where}: port_server {value!r} is not one of {', '.join(PortServer)}",
+                       hint="esp_rfc2217_server for esptool's server, else leave it out")
+    server = PortServer(value)
+    port = str(entry.get("port", ""))
+    if server is PortServer.ESP_RFC2217_SERVER and PortKind.of(port) is PortKind.RFC2217 \
+            and IGNORE_SET_CONTROL not in port:
+        raise HilError(f"{where}: esptool's esp_rfc2217_server answers no DTR/RTS change, so pyserial gives up "
+                       "on opening the port", hint=f"write the URL the server prints: {port.split('?')[0]}?{IGNORE_SET_CONTROL}")
+    return server
 
 
 def bench(port: str, chip: str) -> Inventory:

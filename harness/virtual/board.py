@@ -10,10 +10,10 @@ from typing import Callable
 
 from esp_hil.virtual.baudmismatch import resample
 from esp_hil.virtual.boot import boot_from_flash
-from esp_hil.virtual.circuit import BOOTLOADER, FLASH, ResetCircuit
+from esp_hil.virtual.circuit import BOOTLOADER, EN_RC_SETTLE, FLASH, STOCK_EN_RC_SETTLE, ResetCircuit
 from esp_hil.virtual.flashstore import FlashStore
 from esp_hil.virtual.flashwrite import SECTOR
-from esp_hil.inventory import Network
+from esp_hil.inventory import Network, PortServer
 from esp_hil.virtual.interpreter import Launch
 from esp_hil.virtual.netns import NETWORK_MODULE, Netns
 from esp_hil.virtual.ptyport import PtyPort
@@ -74,6 +74,10 @@ class VirtualLine:
         self._rts = value
         self._board.circuit.set_lines(rts=value)
 
+    def set_lines(self, dtr: bool, rts: bool) -> None:
+        self._dtr, self._rts = dtr, rts
+        self._board.circuit.set_lines(dtr=dtr, rts=rts)
+
     def write(self, data: bytes) -> None:
         self._board.receive(data)
 
@@ -88,8 +92,11 @@ class VirtualBoard:
     """A board on `rfc2217://127.0.0.1:PORT`; its state lives in `workdir`."""
 
     def __init__(self, board_id: str, chip: str, workdir: Path, binary: str, tcp_port: int = 0,
-                 network: Network = Network.HOST, pty: bool = False):
-        """`pty`: serve the UART on a pty too (`self.pty.path`), for tools that open device paths."""
+                 network: Network = Network.HOST, pty: bool = False, port_server: PortServer = PortServer.SER2NET):
+        """`pty`: serve the UART on a pty too (`self.pty.path`), for tools that open device paths.
+
+        `port_server`: what the rack host serves the port with; behind esptool's server the
+        board is a stock one (`esp_hil.virtual.circuit`)."""
         self.id = board_id
         self.chip = chip
         self.workdir = workdir
@@ -102,9 +109,11 @@ class VirtualBoard:
         self._lock = threading.RLock()
         self._rom = None
         self._taps: list[Callable[[bytes], None]] = []
-        self.circuit = ResetCircuit(on_reset=self._hold_in_reset, on_boot=self._boot)
+        stock = port_server is PortServer.ESP_RFC2217_SERVER
+        self.circuit = ResetCircuit(on_reset=self._hold_in_reset, on_boot=self._boot,
+                                    settle=STOCK_EN_RC_SETTLE if stock else EN_RC_SETTLE)
         self.line = VirtualLine(self)
-        self.server = Rfc2217Server(self.line, board_id, tcp_port=tcp_port)
+        self.server = Rfc2217Server(self.line, board_id, tcp_port=tcp_port, mode=port_server)
         self.pty = PtyPort(lambda data: self.receive(data, baud=UART_BAUD)) if pty else None
         usb = PERSONALITIES.get(chip)  # a chip whose firmware talks over its own USB: that is its port
         self.usb = UsbDevice(workdir.parent / "by-id", usb, usb_serial(str(self.flash.path)),

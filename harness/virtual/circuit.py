@@ -18,6 +18,12 @@ stays low for 150 ms (esptool's second variant: 650 ms). A DevKit with 10 kOhm a
 383, and why a rack host that flashes its boards runs esp_rfc2217_server. The
 virtual board models a board with the common fix for a flaky auto-reset, 10 uF on
 EN: tau = 100 ms, out of reset at ~0.75 VDD after about 140 ms, inside the window.
+
+A board behind esptool's `esp_rfc2217_server` needs no such fix: the server replays
+the reset on the rack host with esptool's local timing (GPIO0 low for 50 ms after EN
+is released), which a stock DevKit catches and a 10 uF board misses (the server's
+`--r0` option adds 0.5 s for such boards). So a virtual board served that way models
+the stock board (`STOCK_EN_RC_SETTLE`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Callable
 BOOTLOADER = "bootloader"
 FLASH = "flash"
 EN_RC_SETTLE = 0.14  # seconds from EN released to the chip out of reset (10 kOhm, 10 uF)
+STOCK_EN_RC_SETTLE = 0.014  # the same for a stock DevKit (10 kOhm, 1 uF)
 
 
 class ResetCircuit:

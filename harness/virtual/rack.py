@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from esp_hil.errors import HilError
-from esp_hil.inventory import BoardSpec, Inventory, Network
+from esp_hil.inventory import BoardSpec, Inventory, Network, PortServer
 from esp_hil.virtual.board import VirtualBoard
 from esp_hil.virtual.faults import FaultControl
 from esp_hil.virtual.source.build import Recipe
@@ -47,7 +47,7 @@ class VirtualRack:
         try:
             for spec in self.specs:
                 board = VirtualBoard(spec.id, spec.chip, self.workdir / spec.id, binary, network=self._network(spec),
-                                     pty=self._pty)
+                                     pty=self._pty, port_server=spec.port_server)
                 self.boards.append(board)
                 if board.flash.blank() and not self._blank:
                     board.install(factory_image(spec.chip, binary))
@@ -131,5 +131,6 @@ def to_toml(inventory: Inventory) -> str:
                   f"baud = {b.baud}", f'reset = "{b.reset}"', f'network = "{b.network}"',
                   f'address = "{b.address}"', f'peer_sockets = "{b.peer_sockets}"',
                   *([f'pty = "{b.pty}"'] if b.pty else []),
+                  *([f'port_server = "{b.port_server}"'] if b.port_server is not PortServer.SER2NET else []),
                   f"tags = [{tags}]", "virtual = true", ""]
     return "\n".join(lines)

@@ -1,8 +1,17 @@
-"""The RFC 2217 side of a virtual board: what a rack host's ser2net would serve.
+"""The RFC 2217 side of a virtual board: what a rack host's ser2net, or esptool's server, would serve.
 
 pyserial's own `PortManager` speaks the protocol; this module only accepts the
 connection and pumps bytes. One client at a time, as on a real port: a second
 connection is closed at once.
+
+Served as esptool's `esp_rfc2217_server` (`PortServer.ESP_RFC2217_SERVER`), the
+client's DTR/RTS changes are not passed on; they are read as that server reads them
+(its `EspPortManager`, esptool 5): DTR off clears its "download mode" flag and sets
+DTR off on the port; outside download mode, DTR on sets the flag and runs esptool's
+bootloader reset on the port with local timing, and RTS off runs its hard reset;
+every other DTR/RTS change is dropped. None of them is answered (clients need
+`?ign_set_control`). A client's connection sets DTR and RTS on, its end sets both
+off and puts the port's settings back.
 """
 
 from __future__ import annotations
@@ -14,6 +23,10 @@ import time
 from typing import Callable, Protocol
 
 import serial.rfc2217
+from serial.rfc2217 import (COM_PORT_OPTION, SET_CONTROL, SET_CONTROL_DTR_OFF, SET_CONTROL_DTR_ON,
+                            SET_CONTROL_RTS_OFF, SET_CONTROL_RTS_ON)
+
+from esp_hil.inventory import IGNORE_SET_CONTROL, PortServer
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +40,18 @@ class LinePort(Protocol):
 
     def write(self, data: bytes) -> None: ...
 
+    def set_lines(self, dtr: bool, rts: bool) -> None:
+        """Both modem lines in one step, as one TIOCMSET ioctl sets them."""
+
 
 class Rfc2217Server:
     """Serves one `LinePort` on 127.0.0.1; `send()` pushes bytes to the client."""
 
     def __init__(self, port: LinePort, name: str, host: str = "127.0.0.1", tcp_port: int = 0,
-                 on_connect: Callable[[], None] | None = None):
+                 on_connect: Callable[[], None] | None = None, mode: PortServer = PortServer.SER2NET):
         self._port = port
         self._name = name
+        self.mode = mode
         self._listener = socket.create_server((host, tcp_port))
         self._client: socket.socket | None = None
         self._manager: serial.rfc2217.PortManager | None = None
@@ -47,7 +64,8 @@ class Rfc2217Server:
     @property
     def url(self) -> str:
         host, port = self._listener.getsockname()[:2]
-        return f"rfc2217://{host}:{port}"
+        url = f"rfc2217://{host}:{port}"
+        return f"{url}?{IGNORE_SET_CONTROL}" if self.mode is PortServer.ESP_RFC2217_SERVER else url  # as it prints
 
     def start(self) -> None:
         self._thread.start()
@@ -102,7 +120,12 @@ class Rfc2217Server:
 
     def _session(self, conn: socket.socket) -> None:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        manager = serial.rfc2217.PortManager(self._port, _Writer(conn, self._send_lock))
+        writer = _Writer(conn, self._send_lock)
+        esp = self.mode is PortServer.ESP_RFC2217_SERVER
+        if esp:
+            baud = self._port.baudrate
+            self._port.set_lines(dtr=True, rts=True)  # esptool's server: a client is connected
+        manager = _EspPortManager(self._port, writer) if esp else serial.rfc2217.PortManager(self._port, writer)
         with self._send_lock:
             self._client, self._manager = conn, manager
         if self._on_connect:
@@ -121,6 +144,9 @@ class Rfc2217Server:
             with self._send_lock:
                 self._client = self._manager = None
             conn.close()
+            if esp:
+                self._port.set_lines(dtr=False, rts=False)
+                self._port.baudrate = baud  # esptool's server puts the port's settings back
 
 
 class _Writer:
@@ -136,3 +162,52 @@ class _Writer:
                 self._conn.sendall(data)
             except OSError:
                 pass
+
+
+class _EspPortManager(serial.rfc2217.PortManager):
+    """DTR/RTS as esptool's `esp_rfc2217_server` takes them: reset requests it runs itself, unanswered."""
+
+    def __init__(self, port: LinePort, connection: _Writer):
+        super().__init__(port, connection)
+        self._download = False  # a bootloader reset was asked for and no DTR off has come since
+
+    def _telnet_process_subnegotiation(self, suboption: bytes) -> None:
+        if suboption[0:2] != COM_PORT_OPTION + SET_CONTROL:
+            super()._telnet_process_subnegotiation(suboption)
+            return
+        line = suboption[2:3]
+        if line == SET_CONTROL_DTR_OFF:
+            self._download = False
+            self.serial.dtr = False
+        elif line == SET_CONTROL_DTR_ON and not self._download:
+            self._download = True
+            self._in_thread(bootloader_reset)
+        elif line == SET_CONTROL_RTS_OFF and not self._download:
+            self._in_thread(hard_reset)
+        elif line not in (SET_CONTROL_DTR_ON, SET_CONTROL_RTS_ON, SET_CONTROL_RTS_OFF):
+            super()._telnet_process_subnegotiation(suboption)  # flow control, break: as pyserial does
+
+    def _in_thread(self, reset: Callable[[LinePort], None]) -> None:
+        threading.Thread(target=reset, args=(self.serial,), daemon=True, name="esp-rfc2217-reset").start()
+
+
+RESET_HOLD = 0.1     # esptool: EN held low this long (both resets)
+BOOT_PIN_HOLD = 0.05  # esptool's DEFAULT_RESET_DELAY: GPIO0 held low this long after EN is released
+
+
+def bootloader_reset(port: LinePort) -> None:
+    """esptool's reset into the bootloader on POSIX (UnixTightReset): both lines set at once, each step."""
+    port.set_lines(dtr=False, rts=False)
+    port.set_lines(dtr=True, rts=True)
+    port.set_lines(dtr=False, rts=True)  # EN low, GPIO0 high
+    time.sleep(RESET_HOLD)
+    port.set_lines(dtr=True, rts=False)  # EN released with GPIO0 low
+    time.sleep(BOOT_PIN_HOLD)
+    port.set_lines(dtr=False, rts=False)
+
+
+def hard_reset(port: LinePort) -> None:
+    """esptool's HardReset: RTS on, then off; with DTR on as well, EN never goes low (nothing happens)."""
+    port.rts = True
+    time.sleep(RESET_HOLD)
+    port.rts = False

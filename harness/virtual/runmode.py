@@ -5,7 +5,7 @@ with an empty raw-REPL buffer, `sys.exit()`); this class restarts it, prints
 `MPY: soft reboot` as a board does, and brings it back into the raw REPL when it
 was there, so a serial client sees a board's soft reset. Input that arrives
 while the interpreter restarts is held and delivered once it is up, as a UART
-FIFO would. An exit with `HARD_RESET_EXIT` is the firmware's `machine.reset()`
+FIFO would. Death by `HARD_RESET_SIGNAL` is the firmware's `machine.reset()`
 (the unix port has none; `esp_hil.virtual.usbport` gives the board one): the
 board is told to reset the chip.
 """
@@ -24,7 +24,7 @@ SOFT_REBOOT = b"MPY: soft reboot\r\n"
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 FRIENDLY_BANNER = b'Type "help()" for more information.'
 FRIENDLY_PROMPT = b">>> "
-HARD_RESET_EXIT = 0xE5  # the interpreter's exit code for machine.reset()
+HARD_RESET_SIGNAL = signal.SIGUSR1  # what the interpreter dies of when machine.reset() runs
 
 
 class RunMode:
@@ -32,7 +32,7 @@ class RunMode:
 
     def __init__(self, launch: Launch, cwd: Path, emit: Callable[[bytes], None], on_crash: Callable[[int], None],
                  on_reset: Callable[[], None] | None = None):
-        """`on_reset`: the firmware asked for a chip reset (`HARD_RESET_EXIT`); None: the exit is a soft reset."""
+        """`on_reset`: the firmware asked for a chip reset (`HARD_RESET_SIGNAL`); None: that is a crash."""
         self._launch = launch
         self._cwd = cwd
         self._emit = emit
@@ -131,11 +131,11 @@ class RunMode:
                 return
             self._interp = None
             raw = self._raw
+        if code == -HARD_RESET_SIGNAL and self._on_reset is not None:
+            self._on_reset()
+            return
         if code < 0 and code != -signal.SIGTERM:
             self._on_crash(code)
-            return
-        if code == HARD_RESET_EXIT and self._on_reset is not None:
-            self._on_reset()
             return
         self._emit(SOFT_REBOOT)
         self.start(raw=raw)

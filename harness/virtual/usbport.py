@@ -32,21 +32,23 @@ from typing import Callable
 from esp_hil.errors import HilError
 from esp_hil.reset import USB_CDC, ResetMethod
 from esp_hil.virtual.ptyport import PtyPort
-from esp_hil.virtual.runmode import HARD_RESET_EXIT
+from esp_hil.virtual.runmode import HARD_RESET_SIGNAL
 
 # From the firmware's start to the by-id link being back: TinyUSB's enumeration, then
 # udev's rules. Boards take a few hundred ms to over a second; the session waits for the
 # path (Board.after_reset) whatever it is.
 ENUMERATION_DELAY = 0.5
-# The unix port's machine has no reset(); the firmware's restarts the chip. This one exits
-# the interpreter with the code the run mode reads as "reset the chip" (runmode.py).
+# The unix port's machine has no reset(); the firmware's restarts the chip at once, so nothing
+# after it runs or prints (a SystemExit would: the raw REPL's end markers). This one has the
+# interpreter (the shell's parent) killed by the signal the run mode reads as "reset the chip".
 MACHINE_MODULE = f'''"""machine as the firmware has it, plus reset(): the virtual board reboots the chip (esp-hil)."""
 from umachine import *
 
 
 def reset():
-    from sys import exit
-    exit({HARD_RESET_EXIT})
+    import os
+    os.system("kill -{int(HARD_RESET_SIGNAL)} $PPID")
+    raise OSError("esp-hil virtual board: machine.reset() did not reset")
 '''
 
 

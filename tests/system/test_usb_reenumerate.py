@@ -69,6 +69,17 @@ def test_reading_the_old_handle_after_the_reset_loses_the_board(usb_spec):
         board.close()
 
 
+def _bench(spec: BoardSpec) -> str:
+    """An inventory naming the board as a rack owner would: its by-id path and `usb-cdc`."""
+    return f'[[board]]\nid = "s3"\nchip = "esp32s3"\nport = "{spec.port}"\nreset = "usb-cdc"\n'
+
+
+def _run(pytester: pytest.Pytester, tmp_path: Path, boards: str) -> pytest.RunResult:
+    (tmp_path / "boards.toml").write_text(boards)
+    return pytester.runpytest_subprocess(f"--hil-boards={tmp_path / 'boards.toml'}",
+                                         f"--hil-results={tmp_path / 'r.sqlite'}", "-p", "no:randomly")
+
+
 RUN = '''
 def test_before(board):
     board.exec("x = 5")
@@ -84,21 +95,30 @@ def test_after(board):
 
 
 def test_a_run_goes_on_after_a_reset_in_its_middle(pytester, usb_spec, tmp_path):
-    """The rack as a bench: an inventory naming the by-id path and `usb-cdc`, as a rack owner writes it."""
-    boards = tmp_path / "boards.toml"
-    boards.write_text(f'[[board]]\nid = "s3"\nchip = "esp32s3"\nport = "{usb_spec.port}"\nreset = "usb-cdc"\n')
+    """Board.hard_reset in the middle of a pytest run: the board is found again and the tests after it pass."""
     pytester.makepyfile(test_usb=RUN)
-    result = pytester.runpytest_subprocess(f"--hil-boards={boards}", f"--hil-results={tmp_path / 'r.sqlite'}",
-                                           "-p", "no:randomly")
-    result.assert_outcomes(passed=3)
+    _run(pytester, tmp_path, _bench(usb_spec)).assert_outcomes(passed=3)
 
 
 def test_a_virtual_s3_in_an_inventory_is_a_usb_board_by_default(pytester, tmp_path):
     """No option turns it on: the run's own rack serves `chip = "esp32s3"` on its by-id path."""
-    boards = tmp_path / "boards.toml"
-    boards.write_text('[[board]]\nid = "vs3"\nchip = "esp32s3"\nvirtual = true\n')
     pytester.makepyfile(test_usb=RUN.replace("def test_before(board):", '''def test_before(board):
     assert "/by-id/usb-Espressif_Systems_Espressif_Device_" in board.spec.port and str(board.spec.reset) == "usb-cdc"'''))
-    result = pytester.runpytest_subprocess(f"--hil-boards={boards}", f"--hil-results={tmp_path / 'r.sqlite'}",
-                                           "-p", "no:randomly")
-    result.assert_outcomes(passed=3)
+    _run(pytester, tmp_path, '[[board]]\nid = "vs3"\nchip = "esp32s3"\nvirtual = true\n').assert_outcomes(passed=3)
+
+
+SELF_RESET = '''
+def test_resets_itself(board):
+    board.exec("import machine; machine.reset()")
+
+def test_after(board):
+    assert board.eval("1 + 1") == 2
+'''
+
+
+def test_a_board_that_resets_itself_is_found_again_by_the_ladder(pytester, usb_spec, tmp_path):
+    """The chip resets under a running program: that test loses its board, the ladder reopens the path, the run goes on."""
+    pytester.makepyfile(test_usb=SELF_RESET)
+    result = _run(pytester, tmp_path, _bench(usb_spec))
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*BoardLost: board 's3': serial link lost*", "*recovered: reopen port before test_after*"])

@@ -22,9 +22,11 @@ usb-cdc     ESP32-S2, ESP32-S3  MicroPython's TinyUSB CDC: no EN line. The only 
 none        every chip          no reset wiring: a person (or a relay) presses RESET
 ==========  ==================  =============================================================
 
-Where hardware differs from the virtual board: the virtual board models the classic
-circuit (``esp_hil.virtual.circuit``) with an RC delay on EN; it has no USB, so no port
-of it re-enumerates. A rack owner should check, per board:
+Where hardware differs from the virtual board: the virtual ESP32 and ESP8266 model the
+classic circuit (``esp_hil.virtual.circuit``) with an RC delay on EN; the virtual
+ESP32-S3 models usb-cdc (``esp_hil.virtual.usbport``: its by-id path vanishes on a chip
+reset and returns to a new pty), but nothing models usb-jtag's line gestures (a pty has
+no modem lines) or a native-USB ROM's download mode. A rack owner should check, per board:
 
 - classic: that ``hil boards --probe`` answers (a bridge without the auto-reset
   transistors resets nothing; one with always-on hardware flow control, such as

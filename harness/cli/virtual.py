@@ -19,8 +19,9 @@ from esp_hil.virtual.source.build import recipe_from
 
 
 def add_virtual(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--chip", choices=("esp32", "esp8266"), default="esp32",
-                   help="the chip each board answers as, to esptool and to the harness (default: %(default)s)")
+    p.add_argument("--chip", choices=("esp32", "esp8266", "esp32s3"), default="esp32",
+                   help="the chip each board answers as, to esptool and to the harness; esp32s3 is a native-USB "
+                        "board on a by-id path that re-enumerates on reset (default: %(default)s)")
     p.add_argument("--count", type=int, default=1, help="how many boards to serve (default: %(default)s)")
     p.add_argument("--network", choices=("host", "netns"), default="host",
                    help="host: share this host's stack (loopback); netns: a namespace and veth of its own (root) "

@@ -12,6 +12,13 @@ from esp_hil.inventory import BoardSpec
 from esp_hil.virtual.rack import VirtualRack, specs_for
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "long: runs for minutes; started first, so parallel workers end together")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first: xdist hands out tests in this order, and one started last runs alone."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: the rest keep their order
 
 
 @pytest.fixture

@@ -81,6 +81,7 @@ def _as_flashed(chip: str, data: bytes) -> bytes:
     return data[:3] + bytes([data[3] & 0x0F | 0x40]) + data[4:] if chip == "esp8266" else data
 
 
+@pytest.mark.long
 def test_plain_esptool_cli_on_both_chips(tmp_path):
     """The unmodified esptool command line, default reset and stub, against each personality.
 

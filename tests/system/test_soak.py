@@ -23,6 +23,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.support import runs
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -30,6 +32,7 @@ ROUNDS = 20
 GROWTH_PER_ROUND_KIB = 20
 
 
+@pytest.mark.long
 def test_suite_twenty_times_leaves_nothing_behind(tmp_path):
     mark = uuid.uuid4().hex
     report = tmp_path / "soak.json"

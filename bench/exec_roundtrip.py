@@ -12,11 +12,11 @@ Goal (issue 17): the harness at most 0.5x mpremote's round trip.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from mpremote.transport_serial import SerialTransport
 
 from rounds import REFERENCE, Goal, interleaved, median, ratio, spread, timed
+from wire import Counting, seconds
 
 from esp_hil.board import Board
 from esp_hil.virtual.rack import VirtualRack, specs_for
@@ -24,28 +24,6 @@ from esp_hil.virtual.rack import VirtualRack, specs_for
 ROUNDS = 9
 PER_ROUND = 100
 CODE = "x = 1 + 1"
-
-
-class Counting:
-    """A pyserial object that counts the bytes through it, both ways."""
-
-    def __init__(self, port: Any):
-        self.__dict__.update(port=port, moved=0)
-
-    def read(self, size: int = 1) -> bytes:
-        data = self.port.read(size)
-        self.__dict__["moved"] += len(data)
-        return data
-
-    def write(self, data: bytes) -> int | None:
-        self.__dict__["moved"] += len(data)
-        return self.port.write(data)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.port, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self.port, name, value)
 
 
 def main() -> int:
@@ -91,10 +69,10 @@ def _wire_time(spec) -> float:
         for _ in range(PER_ROUND):
             bare.exec(CODE)
         moved = bare.serial.moved / PER_ROUND
-        bare.serial = bare.serial.port
+        bare.serial = bare.serial.inner
     finally:
         bare.close()
-    return moved * 10 / spec.baud
+    return seconds(moved, spec.baud)
 
 
 if __name__ == "__main__":

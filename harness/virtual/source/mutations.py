@@ -61,6 +61,14 @@ class Mutation:
 # modlwip.c's send with no room in the send buffer: the two send reverts start from here
 _NO_ROOM = "        if (socket->timeout == 0) {\n            MICROPY_PY_LWIP_EXIT\n            *_errno = MP_EAGAIN;\n"
 
+
+def _peek_consumes(proto: str, summary: str, consumed: str) -> Mutation:
+    """modlwip.c's receive for `proto` consumes what it hands over even when asked only to peek."""
+    return Mutation(name=f"{proto}-peek-consumes", summary=summary, file="extmod/modlwip.c",
+                    edits=(Edit(f"    if ((flags & MSG_PEEK) == 0) {{\n{consumed}", f"    if (1) {{\n{consumed}"),),
+                    guards=(f"test_{proto}_recv_peek",))
+
+
 MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         name="accept-discards-early-data",
@@ -110,6 +118,18 @@ MUTATIONS: tuple[Mutation, ...] = (
                Edit("            socket->recv_offset += len;\n", "            hil_shared_recv_offset += len;\n")),
         guards=("test_no_stale_data",),
     ),
+    Mutation(
+        name="rst-drops-queued-data",
+        summary="the peer's RST frees the data queued before it: recv raises ECONNRESET at once "
+                "(MicroPython before 1.28)",
+        file="extmod/modlwip.c",
+        edits=(Edit("    lwip_socket_free_incoming(socket, false);\n", "    lwip_socket_free_incoming(socket, true);\n"),),
+        guards=("test_tcp_client_rst",),
+    ),
+    _peek_consumes("tcp", "recv with MSG_PEEK on a TCP socket consumes the bytes it returns",
+                   "        remaining -= len;\n"),
+    _peek_consumes("udp", "recvfrom with MSG_PEEK on a UDP socket consumes the datagram it returns",
+                   "        pbuf_free(p);\n"),
     Mutation(
         name="dupterm-keeps-raising-stream",
         summary="a dupterm stream whose read or write raises is left attached, its error swallowed "

@@ -25,7 +25,11 @@ from esp_hil.transport.serial import open_serial, read_within
 from esp_hil.transport.serial import READ_TIMEOUT, PortTransport, RecordingSerial, Rfc2217Port
 
 # What ESP boot ROMs print when flash holds no valid image (ESP32; ESP8266 at 74880 baud).
-NO_FIRMWARE = (b"invalid header:", b"ets_main.c")
+ESP8266_NO_IMAGE = b"ets_main.c"
+NO_FIRMWARE = (b"invalid header:", ESP8266_NO_IMAGE)
+# Boot ROMs that print at another baud than MicroPython's (the ESP8266's 26 MHz crystal): at the
+# REPL's baud their lines are garbage, so a board with no firmware says nothing readable there.
+ROM_BAUD = {"esp8266": 74880}
 
 
 class DeviceError(Exception):
@@ -64,6 +68,10 @@ def _open_port(spec: BoardSpec, transcript: Transcript) -> PortTransport:
                        hint="check the rack host runs esp_rfc2217_server on that port and no other client holds it") from None
     port.dsrdtr = False  # only the open was to skip DTR; pyserial's RFC 2217 client sends no flow control for it
     return PortTransport(RecordingSerial(port, transcript), spec.url)
+
+
+def _no_firmware(boot: bytes) -> bool:
+    return any(marker in boot for marker in NO_FIRMWARE)
 
 
 def _text(data: bytes) -> str:
@@ -279,13 +287,28 @@ class Board:
             # A boot log has pauses (second-stage bootloader, PSRAM test) but not 3 s of silence.
             boot += self.transport.read_until(1, b">>> ", timeout=3, timeout_overall=timeout)
         if not boot.endswith(b">>> "):
-            if any(marker in boot for marker in NO_FIRMWARE):
+            if _no_firmware(boot) or _no_firmware(self._rom_boot_log()):
                 raise HilError("no firmware: the boot ROM found no valid image in flash", board=self.id,
-                               hint="flash one with `hil flash`")
+                               hint=f"flash firmware: hil flash --board {self.id} --firmware NAME")
             raise self._timeout("no REPL prompt after hard reset (the board is wedged)")
         self.transport.in_raw_repl = False
         self._enter_raw(soft_reset=False)
         return _text(boot)
+
+    def _rom_boot_log(self) -> bytes:
+        """What the boot ROM says after one more reset, read at its own baud (b"" when that is the REPL's)."""
+        baud = ROM_BAUD.get(self.spec.chip, self.spec.baud)
+        if baud == self.spec.baud or not self.spec.reset.wired or self.spec.reset.re_enumerates:
+            return b""
+        self.transcript.note(f"hard reset, the boot ROM read at {baud} baud")
+        port = self.port
+        port.baudrate = baud
+        try:
+            self.spec.reset.hard_reset(port, self.id)
+            # up to its no-image line, or until quiet (a firmware that boots goes on at 115200: garbage here)
+            return self.transport.read_until(1, ESP8266_NO_IMAGE, timeout=1, timeout_overall=3)
+        finally:
+            port.baudrate = self.spec.baud
 
     def _forget_network(self) -> None:
         """After a reset the chip's network is not what it was (an ESP32 comes up with Wi-Fi off):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from esp_hil.virtual.baudmismatch import resample
-from esp_hil.virtual.boot import boot_from_flash
+from esp_hil.virtual.boot import ROM_BAUD, boot_from_flash
 from esp_hil.virtual.circuit import BOOTLOADER, EN_RC_SETTLE, FLASH, STOCK_EN_RC_SETTLE, ResetCircuit
 from esp_hil.virtual.flashstore import FlashStore
 from esp_hil.virtual.flashwrite import SECTOR
@@ -176,11 +176,11 @@ class VirtualBoard:
         if self.tap:
             self.tap.close()
 
-    def emit(self, data: bytes) -> None:
-        """Bytes the firmware (or the boot log) writes on its UART at 115200: garbage on a port set otherwise."""
-        self._send(resample(data, UART_BAUD, self.line.baudrate))
+    def emit(self, data: bytes, baud: int = UART_BAUD) -> None:
+        """Bytes the chip writes on its UART at `baud` (the firmware's 115200): garbage on a port set otherwise."""
+        self._send(resample(data, baud, self.line.baudrate))
         if self.pty:
-            self.pty.send(data)
+            self.pty.send(resample(data, baud, UART_BAUD))
         if self.usb:
             self.usb.send(data)
         for tap in list(self._taps):
@@ -254,11 +254,12 @@ class VirtualBoard:
                                           line_baud=self.line.baudrate)
                 self._rom.max_reliable_baud = self.rom_max_baud
                 self.mode = "rom"
-                self._send(self._rom.banner())  # the ROM minds its own baud (rom.py)
+                self.emit(self._rom.banner(), baud=ROM_BAUD[self.chip])  # the ROM's UART, at the ROM's baud
                 return
             self._leave_rom()
             result = boot_from_flash(self.chip, self.flash)
-            self.emit(result.log)
+            self.emit(result.rom, baud=ROM_BAUD[self.chip])
+            self.emit(result.firmware)
             if not result.ok:
                 self.mode = "halted"
                 return

@@ -18,8 +18,10 @@ from esptool.util import FatalError
 from esp_hil.virtual.flashstore import FlashStore
 from esp_hil.firmware import OFFSETS
 
-# The ROM's first lines after a power-on reset from flash (ESP32 at 115200; the ESP8266's
-# come at 74880 baud and look like garbage at 115200 on hardware: we print them readable).
+# The baud each boot ROM prints at: its UART divider set for 115200 with a 40 MHz crystal; the
+# ESP8266's 26 MHz crystal makes that 74880 (garbage on a port at 115200, where MicroPython talks).
+ROM_BAUD = {"esp32": 115200, "esp32s3": 115200, "esp8266": 74880}
+# The ROM's first lines after a power-on reset from flash.
 ROM_BOOT = {
     "esp32": b"ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n",
     "esp8266": b"\r\n ets Jan  8 2013,rst cause:2, boot mode:(3,6)\r\n\r\n",
@@ -37,8 +39,13 @@ NO_IMAGE = {
 @dataclass(frozen=True)
 class BootResult:
     ok: bool
-    log: bytes
+    rom: bytes  # the ROM's lines, at ROM_BAUD[chip]
+    firmware: bytes = b""  # what the firmware prints then, at its own 115200
     image_sha256: str | None = None
+
+    @property
+    def log(self) -> bytes:
+        return self.rom + self.firmware
 
 
 def boot_from_flash(chip: str, flash: FlashStore) -> BootResult:
@@ -53,8 +60,8 @@ def boot_from_flash(chip: str, flash: FlashStore) -> BootResult:
     except (FatalError, ValueError, IndexError, RuntimeError, struct.error):
         valid = False
     if not valid:
-        return BootResult(False, rom + NO_IMAGE[chip])
+        return BootResult(False, rom + NO_IMAGE[chip])  # the ROM's own words, at its baud
     start, length = flash.last_written or (offset, len(head))
     sha = hashlib.sha256(flash.read(start, length)).hexdigest()
     line = f"virtual-board: image sha256={sha} offset=0x{start:x} size={length}\r\n".encode()
-    return BootResult(True, rom + line, sha)
+    return BootResult(True, rom, line, sha)

@@ -68,7 +68,7 @@ CHECKSUM_SEED = 0xEF
 BANNER = {
     "esp32": b"ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x3 "
              b"(DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n",
-    # a real ESP8266 prints this at 74880 baud (garbage at 115200); printed readable here
+    # at 74880 baud, as the ESP8266's boot log (esp_hil.virtual.boot.ROM_BAUD)
     "esp8266": b"\r\n ets Jan  8 2013,rst cause:2, boot mode:(1,7)\r\n\r\n",
 }
 

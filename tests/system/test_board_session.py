@@ -99,7 +99,7 @@ def test_a_board_without_firmware_is_reported_as_such(tmp_path):
         with pytest.raises(HilError) as info:
             Board.open(spec)
         assert str(info.value) == ("board 'virtual-esp32-1': no firmware: the boot ROM found no valid image "
-                                   "in flash (flash one with `hil flash`)")
+                                   "in flash (flash firmware: hil flash --board virtual-esp32-1 --firmware NAME)")
     finally:
         rack.close()
 

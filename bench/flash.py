@@ -1,85 +1,128 @@
-"""Flashing a 1 MiB image on a virtual board: the harness against plain esptool, and the skip path.
+"""Flashing 1 MiB on virtual boards: the harness against esptool and the wire, and skip against write.
 
-Each round flashes the same image onto the same virtual board three ways, in one
-process: the plain esptool CLI (the baseline the issue names), esptool's Python API
-called the way its CLI calls it (to show where a difference comes from), and the
-harness's Flasher (checks, MD5 skip test, write, confirmation reset). Then the
-harness again with the image already there: the skip path.
+Like with like, in interleaved rounds (bench/rounds.py):
+- the harness's Flasher (checks, write, confirming reset) against esptool's own API
+  doing the same write (detect, stub, same baud, compressed write, hard reset) on a
+  port opened the same way (esp_hil.transport.serial.open_port, where a timeout stays
+  local), for an incompressible image and a compressible one (half of it compresses,
+  as a firmware does);
+- both against the wire: the bytes esptool's write moves each way, each at the baud the
+  line had (bench/wire.py);
+- skip against write as whole commands (`hil flash --port URL --chip CHIP IMAGE`, with
+  and without --force, each a fresh process) on both chips.
 
-Targets: harness / esptool CLI <= 1.10; skip path >= 10x faster than a full write.
-The virtual line moves bytes at the baud rate, as a board's UART does, so the write
-takes wire time (1 MiB at 460800 baud: about 23 s); what a virtual board does not
-have is flash erase time, which makes a real full write slower still.
+The virtual line moves bytes at the baud rate, as a board's UART does; what a virtual
+board does not have is flash erase time, which makes a real write slower still.
+
+Goals (issue 17): harness / esptool <= 1.10; harness / wire <= 1.3 for both images;
+write / skip >= 10 on both chips.
 """
 
 from __future__ import annotations
 
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from esptool import cmds
+from esptool.logger import log
+
+from rounds import REFERENCE, Goal, interleaved, median, ratio, spread, timed
+from wire import Counting
 
 from esp_hil.firmware import Catalog
 from esp_hil.flash import Flasher
+from esp_hil.transport.serial import open_port
 from esp_hil.virtual.rack import VirtualRack, specs_for
 from esp_hil.virtual.testimage import build
 
-ROUNDS = 2
+ROUNDS = 3
 MIB = 1 << 20
+ROM_BAUD = 115200
 
 
-def main() -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        image = folder / "big.bin"
-        payload = b"MicroPython v1.24.1 bench " + random.Random(0).randbytes(MIB - 4096)  # incompressible
-        image.write_bytes(build("esp32", payload))
-        catalog = Catalog(folder / "firmware" / "manifest.toml")
-        catalog.add(image, "bench")
-        fw, data = catalog.checked("bench")
-        rack = VirtualRack(specs_for("esp32", 1), workdir=folder / "rack")
-        spec = rack.start().boards[0]
-        quiet = lambda _text: None  # noqa: E731
-        times: dict[str, list[float]] = {"cli": [], "api": [], "harness": [], "skip": []}
-        try:
-            for n in range(ROUNDS):
-                times["cli"].append(_timed(lambda: subprocess.run(
-                    [sys.executable, "-m", "esptool", "--port", spec.url, "--baud", str(spec.flash_baud),
-                     "write-flash", hex(fw.offset), str(image)], check=True, capture_output=True)))
-                times["api"].append(_timed(lambda: _esptool_api(spec.url, spec.flash_baud, fw.offset, data)))
-                times["harness"].append(_timed(lambda: Flasher(spec, progress=quiet).flash(fw, data, force=True)))
-                times["skip"].append(_timed(lambda: Flasher(spec, progress=quiet).flash(fw, data)))
-                print(f"round {n + 1}/{ROUNDS}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()),
-                      flush=True)
-        finally:
-            rack.close()
-    cli, api, ours, skip = (statistics.median(times[k]) for k in ("cli", "api", "harness", "skip"))
-    print(f"1 MiB write: harness {ours:.2f} s, esptool CLI {cli:.2f} s: ratio {ours / cli:.2f} (target <= 1.10)")
-    print(f"             esptool API as its CLI calls it {api:.2f} s: ratio {ours / api:.2f}")
-    print(f"skip path:   {skip:.2f} s against a full write {ours:.2f} s: {ours / skip:.1f}x faster (target >= 10x)")
-    return 0
+def _payloads() -> dict[str, bytes]:
+    rng = random.Random(0)
+    random_kib = lambda: rng.randbytes(1024)  # noqa: E731
+    half = b"".join(random_kib() + bytes([n % 256]) * 1024 for n in range(MIB // 2048))
+    return {"incompressible": b"MicroPython v1.24.1 bench " + rng.randbytes(MIB - 4096),
+            "compressible": b"MicroPython v1.24.1 bench " + half[:MIB - 4096]}
 
 
-def _timed(work) -> float:
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
-
-
-def _esptool_api(url: str, baud: int, offset: int, data: bytes) -> None:
-    esp = cmds.run_stub(cmds.detect_chip(url, 115200, "default-reset"))
+def _esptool_write(url: str, baud: int, offset: int, data: bytes, counted: list[Counting] | None = None) -> None:
+    """esptool's API doing what the Flasher does for a write, on a port the harness's way."""
+    port = open_port(url, ROM_BAUD)
+    if counted is not None:
+        port = Counting(port)
+        counted.append(port)
     try:
+        esp = cmds.run_stub(cmds.detect_chip(port, ROM_BAUD, "default-reset"))
         esp.change_baud(baud)
         cmds.attach_flash(esp)
         cmds.write_flash(esp, [(offset, data)], compress=True, no_progress=True)
         cmds.reset_chip(esp, "hard-reset")
     finally:
-        esp._port.close()
+        port.close()
+
+
+def _hil_flash(url: str, chip: str, image: Path, force: bool) -> None:
+    subprocess.run([sys.executable, "-m", "esp_hil.cli", "flash", "--port", url, "--chip", chip, str(image),
+                    *(["--force"] if force else [])], check=True, capture_output=True)
+
+
+def main() -> int:
+    log.set_verbosity("silent")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        catalog = Catalog(folder / "firmware" / "manifest.toml")
+        images: dict[str, tuple] = {}
+        for chip in ("esp32", "esp8266"):
+            for kind, payload in _payloads().items():
+                path = folder / f"{chip}-{kind}.bin"
+                path.write_bytes(build(chip, payload))
+                catalog.add(path, f"{chip}-{kind}")
+                images[chip, kind] = (path, *catalog.checked(f"{chip}-{kind}"))
+        rack = VirtualRack([*specs_for("esp32", 1), *specs_for("esp8266", 1)], workdir=folder / "rack")
+        spec32, spec8266 = rack.start().boards
+        try:
+            contenders = {}
+            for kind in ("incompressible", "compressible"):
+                _path, fw, data = images["esp32", kind]
+                contenders[f"harness {kind}"] = lambda fw=fw, data=data: timed(
+                    lambda: Flasher(spec32).flash(fw, data, force=True))
+                contenders[f"esptool {kind}"] = lambda fw=fw, data=data: timed(
+                    lambda: _esptool_write(spec32.url, spec32.flash_baud, fw.offset, data))
+            for spec in (spec32, spec8266):
+                path = images[spec.chip, "incompressible"][0]
+                contenders[f"write command {spec.chip}"] = lambda spec=spec, path=path: timed(
+                    lambda: _hil_flash(spec.url, spec.chip, path, force=True))
+                contenders[f"skip command {spec.chip}"] = lambda spec=spec, path=path: timed(
+                    lambda: _hil_flash(spec.url, spec.chip, path, force=False))
+            figures = interleaved(contenders, ROUNDS, progress=lambda line: print(line, flush=True))
+            wire = {}
+            for kind in ("incompressible", "compressible"):
+                _path, fw, data = images["esp32", kind]
+                counted: list[Counting] = []
+                _esptool_write(spec32.url, spec32.flash_baud, fw.offset, data, counted)
+                wire[kind] = counted[0].wire
+        finally:
+            rack.close()
+    m = {name: median(values) for name, values in figures.items()}
+    print(f"\n1 MiB on a virtual ESP32 at {spec32.flash_baud} baud, median of {ROUNDS} interleaved rounds:")
+    for name, values in figures.items():
+        print(spread(name, values))
+    for kind in ("incompressible", "compressible"):
+        print(ratio(f"{kind}: harness / esptool", m[f"harness {kind}"], m[f"esptool {kind}"], Goal(at_most=1.10)))
+        print(ratio(f"{kind}: harness / wire", m[f"harness {kind}"], wire[kind], Goal(at_most=1.3)))
+        print(ratio(f"{kind}: esptool / wire", m[f"esptool {kind}"], wire[kind], REFERENCE))
+    print(ratio("compressible / incompressible, harness", m["harness compressible"], m["harness incompressible"],
+                Goal(at_most=1.0)))
+    for chip in ("esp32", "esp8266"):
+        print(ratio(f"{chip}: write / skip as whole commands", m[f"write command {chip}"], m[f"skip command {chip}"],
+                    Goal(at_least=10)))
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,18 +6,26 @@ from typing import Any
 
 
 class Counting:
-    """A pyserial object that counts the bytes through it, both ways; everything else is the port's own."""
+    """A pyserial object that counts the bytes through it, both ways, and their time on the line at its baud.
+
+    Everything else is the port's own (esptool changes the baud mid-job: each byte counts
+    at the baud the line had when it went through).
+    """
 
     def __init__(self, port: Any):
-        self.__dict__.update(inner=port, moved=0)  # not "port": esptool reads port.port
+        self.__dict__.update(inner=port, moved=0, wire=0.0)  # not "port": esptool reads port.port
+
+    def _count(self, n: int) -> None:
+        self.__dict__["moved"] += n
+        self.__dict__["wire"] += seconds(n, self.inner.baudrate)
 
     def read(self, size: int = 1) -> bytes:
         data = self.inner.read(size)
-        self.__dict__["moved"] += len(data)
+        self._count(len(data))
         return data
 
     def write(self, data: bytes) -> int | None:
-        self.__dict__["moved"] += len(data)
+        self._count(len(data))
         return self.inner.write(data)
 
     def __getattr__(self, name: str) -> Any:

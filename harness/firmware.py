@@ -38,7 +38,7 @@ class Firmware:
         return manifest.parent / self.file
 
 
-def detect_chip(data: bytes) -> str:
+def chip_of_image(data: bytes) -> str:
     """The chip an image is built for, as esptool's image loader reads its header."""
     for chip in ("esp32", "esp32s2", "esp32s3", "esp32c3", "esp32c6", "esp8266"):
         try:
@@ -66,7 +66,7 @@ def describe(path: Path, name: str | None = None) -> Firmware:
         raise HilError(f"firmware image {path} not found", hint="check the path")
     data = path.read_bytes()
     try:
-        chip = detect_chip(data)
+        chip = chip_of_image(data)
     except HilError as exc:
         raise HilError(f"firmware image {path}: {exc}") from None
     return Firmware(name=name or path.stem, chip=chip, file=path.name, sha256=hashlib.sha256(data).hexdigest(),
@@ -114,7 +114,7 @@ class Catalog:
         if len(data) != fw.size or hashlib.sha256(data).hexdigest() != fw.sha256:
             raise HilError(f"firmware {name!r}: {path} does not match its manifest SHA-256 (truncated or replaced?)",
                            hint="restore the file, or `hil firmware add` it again if it changed on purpose")
-        chip = detect_chip(data)
+        chip = chip_of_image(data)
         if chip != fw.chip:
             raise HilError(f"firmware {name!r}: the image is for {chip}, the manifest says {fw.chip}", hint="fix the manifest")
         return fw, data

@@ -17,7 +17,9 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from esp_hil.virtual.interpreter import Interpreter, Launch
+from esp_hil.virtual import mainpy
+from esp_hil.virtual.interpreter import CTRL_C, Interpreter, Launch
+from esp_hil.virtual.mainpy import MainScript
 from esp_hil.virtual.lineends import BoardLineEnds
 
 SOFT_REBOOT = b"MPY: soft reboot\r\n"
@@ -46,6 +48,7 @@ class RunMode:
         self._boot_stage: str | None = None
         self._boot_buffer = b""
         self._line_ends = BoardLineEnds()
+        self._main: MainScript | None = None
 
     @property
     def running(self) -> bool:
@@ -64,10 +67,15 @@ class RunMode:
             self._tail = b""
             self._line_ends = BoardLineEnds()
             self._interp = Interpreter(self._launch, self._cwd, self._output, self._exited)
-            if not raw:
-                held, self._held = self._held, []
-                for chunk in held:
-                    self._interp.write(chunk)
+            # a firmware runs main.py before its friendly REPL, not on a soft reset in the raw REPL
+            self._main = MainScript(self._interp.write) if not raw and mainpy.wanted(self._cwd) else None
+            if not raw and not self._main:
+                self._release_held()
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        for chunk in held:
+            self._interp.write(chunk)
 
     def stop(self) -> None:
         with self._lock:
@@ -78,7 +86,10 @@ class RunMode:
 
     def write(self, data: bytes) -> None:
         with self._lock:
-            if self._interp is None or self._boot_stage:
+            if self._main and self._main.running and CTRL_C in data:
+                self._interp.write(CTRL_C)  # the UART's interrupt character reaches main.py at once
+                data = data.replace(CTRL_C, b"")
+            if self._interp is None or self._boot_stage or self._main:
                 self._held.append(data)
                 return
             self._interp.write(data)
@@ -94,6 +105,13 @@ class RunMode:
                 data = self._line_ends.feed(data)
             if self._boot_stage:
                 data = self._finish_raw_boot(data)
+                if not data:
+                    return
+            if self._main:
+                data = self._main.feed(data)
+                if self._main.done:
+                    self._main = None
+                    self._release_held()
                 if not data:
                     return
             self._track_mode(data)

@@ -25,6 +25,7 @@ from esp_hil.transport.serial import open_serial, read_within
 from esp_hil.transport.serial import READ_TIMEOUT, PortTransport, RecordingSerial, Rfc2217Port
 
 # What ESP boot ROMs print when flash holds no valid image (ESP32; ESP8266 at 74880 baud).
+BREAK = b"\r\x03\x03"  # Ctrl-C twice: what runs stops, even a program that catches one KeyboardInterrupt
 ESP8266_NO_IMAGE = b"ets_main.c"
 NO_FIRMWARE = (b"invalid header:", ESP8266_NO_IMAGE)
 # Boot ROMs that print at another baud than MicroPython's (the ESP8266's 26 MHz crystal): at the
@@ -103,7 +104,7 @@ class Board:
         board = cls.connect(spec)
         try:
             try:
-                board._enter_raw(soft_reset=False, timeout=5)
+                board._break_in(timeout=5)
             except BoardTimeout:
                 if not spec.reset.wired:
                     raise
@@ -148,7 +149,10 @@ class Board:
 
     def close(self) -> None:
         try:
-            self.transport.close()
+            if self.spec.port_server is PortServer.ESP_RFC2217_SERVER:
+                self.port.close()  # mpremote's close sets RTS off (that server's hard reset), then DTR off
+            else:
+                self.transport.close()
         except (OSError, TransportError):
             pass
 
@@ -233,7 +237,7 @@ class Board:
         """
         self.transcript.note("interrupt")
         self._job = None
-        self.port.write(b"\r\x03\x03")
+        self.port.write(BREAK)
         self._drain(limit=timeout)
         self._enter_raw(soft_reset=False, timeout=timeout)
 
@@ -286,14 +290,22 @@ class Board:
         if boot:
             # A boot log has pauses (second-stage bootloader, PSRAM test) but not 3 s of silence.
             boot += self.transport.read_until(1, b">>> ", timeout=3, timeout_overall=timeout)
-        if not boot.endswith(b">>> "):
-            if _no_firmware(boot) or _no_firmware(self._rom_boot_log()):
-                raise HilError("no firmware: the boot ROM found no valid image in flash", board=self.id,
-                               hint=f"flash firmware: hil flash --board {self.id} --firmware NAME")
-            raise self._timeout("no REPL prompt after hard reset (the board is wedged)")
         self.transport.in_raw_repl = False
-        self._enter_raw(soft_reset=False)
-        return _text(boot)
+        if boot.endswith(b">>> "):
+            self._enter_raw(soft_reset=False)
+            return _text(boot)
+        if not _no_firmware(boot):
+            try:
+                self._break_in(timeout=3)  # a program run at boot (a leftover main.py) holds the prompt back
+            except BoardTimeout:
+                pass
+            else:
+                self.transcript.note("no prompt after the boot log: interrupted what ran at boot (a main.py?)")
+                return _text(boot)
+        if _no_firmware(boot) or _no_firmware(self._rom_boot_log()):
+            raise HilError("no firmware: the boot ROM found no valid image in flash", board=self.id,
+                           hint=f"flash firmware: hil flash --board {self.id} --firmware NAME")
+        raise self._timeout("no REPL prompt after hard reset, nor after Ctrl-C (the board is wedged)")
 
     def _rom_boot_log(self) -> bytes:
         """What the boot ROM says after one more reset, read at its own baud (b"" when that is the REPL's)."""
@@ -314,6 +326,12 @@ class Board:
         """After a reset the chip's network is not what it was (an ESP32 comes up with Wi-Fi off):
         the next `esp_hil.network.attach_network` joins again instead of trusting an old address."""
         self.ip = self.host_ip = None
+
+    def _break_in(self, timeout: float) -> None:
+        """Into the raw REPL from whatever runs: Ctrl-C twice first (a program that catches one
+        KeyboardInterrupt gets another), then mpremote's own Ctrl-C and Ctrl-A."""
+        self.port.write(BREAK)
+        self._enter_raw(soft_reset=False, timeout=timeout)
 
     def _enter_raw(self, soft_reset: bool, timeout: float = 10.0) -> None:
         try:

@@ -172,6 +172,9 @@ def _port_server(entry: dict, where: str) -> PortServer:
                        hint="esp_rfc2217_server for esptool's server, else leave it out")
     server = PortServer(value)
     port = str(entry.get("port", ""))
+    if server is PortServer.ESP_RFC2217_SERVER and port and PortKind.of(port) not in (PortKind.RFC2217, PortKind.LABGRID):
+        raise HilError(f"{where}: port_server {value!r} serves a port over the network, not {port!r}",
+                       hint="give the rfc2217://HOST:PORT?ign_set_control URL (or labgrid://PLACE) it serves")
     if server is PortServer.ESP_RFC2217_SERVER and PortKind.of(port) is PortKind.RFC2217 \
             and IGNORE_SET_CONTROL not in port:
         raise HilError(f"{where}: esptool's esp_rfc2217_server answers no DTR/RTS change, so pyserial gives up "

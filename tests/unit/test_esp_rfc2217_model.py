@@ -101,3 +101,5 @@ def test_the_inventory_declares_the_server_with_the_url_it_prints():
         inventory.parse(_board(port="rfc2217://rack3:4002", port_server="esp_rfc2217_server"), source="rack.toml")
     with pytest.raises(HilError, match="port_server 'sredird' is not one of ser2net, esp_rfc2217_server"):
         inventory.parse(_board(port="rfc2217://rack3:4002", port_server="sredird"), source="rack.toml")
+    with pytest.raises(HilError, match="serves a port over the network, not '/dev/ttyUSB0'"):
+        inventory.parse(_board(port="/dev/ttyUSB0", port_server="esp_rfc2217_server"), source="rack.toml")

@@ -36,6 +36,11 @@ _UNITTEST_RESULT = re.compile(rb"(OK)( \(skipped=\d+\))?$|FAILED \(failures=\d+,
 HOST_TIMING = {
     "net_hosted/asyncio_loopback.py": "two asyncio.sleep(0.1) race: which task wakes first depends on the host's load",
 }
+# Files that fail on a board built from source for a limit of the virtual board, not of MicroPython (docs/multitest.md).
+SOURCE_BUILD_LIMITS = {
+    "net_hosted/asyncio_loopback.py": "the build's lwIP has no loopback interface (EHOSTUNREACH to 127.0.0.1), and "
+                                      "the board says sys.platform == 'linux', so the file does not skip",
+}
 
 
 def needs_internet(path: Path, source: str) -> str | None:
@@ -56,6 +61,14 @@ def needs_internet(path: Path, source: str) -> str | None:
         elif _HOSTNAME.fullmatch(text):
             return f"needs the internet (resolves {text})"
     return None
+
+
+def known_failure(name: str, tree: Path | None, source_build: bool) -> str | None:
+    """Why a failure of `name` is expected and not the board's (`virtual board: ...`, `flaky: ...`), or None."""
+    if source_build and name in SOURCE_BUILD_LIMITS:
+        return f"virtual board: {SOURCE_BUILD_LIMITS[name]}"
+    flaky = flaky_reason(name, tree)
+    return f"flaky: {flaky}" if flaky else None
 
 
 def flaky_reason(name: str, tree: Path | None) -> str | None:

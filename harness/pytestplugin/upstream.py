@@ -210,16 +210,17 @@ def _single(path: Path, name: str):
         if outcome.outcome == "skip":
             _skip(outcome.reason)
         if outcome.outcome == "fail":
-            _fail_unless_flaky(board, upstream.explain(outcome), upstream.flaky_reason(name, _tree_of(path)))
+            known = upstream.known_failure(name, _tree_of(path), board.capabilities.source_build)
+            _fail_unless_known(board, upstream.explain(outcome), known)
     return run_upstream
 
 
-def _fail_unless_flaky(board: Board, explanation: str, flaky: str | None) -> None:
-    """A failure; of a file known to be flaky, an expected one with the reason (the diff kept in the transcript)."""
-    if flaky is None:
+def _fail_unless_known(board: Board, explanation: str, known: str | None) -> None:
+    """A failure; of a file whose failure is known, an expected one with the reason (the diff kept in the transcript)."""
+    if known is None:
         raise UpstreamFailure(explanation)
-    board.transcript.note(f"flaky ({flaky}), its failure not counted:\n{explanation}")
-    pytest.xfail(f"flaky: {flaky}")
+    board.transcript.note(f"known failure ({known}), not counted:\n{explanation}")
+    pytest.xfail(known)
 
 
 def _known_defects(request: pytest.FixtureRequest, board: Board, lines: list[str]) -> None:

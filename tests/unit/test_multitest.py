@@ -273,3 +273,10 @@ def test_flaky_files_are_upstreams_list_from_the_tree_and_ours(tmp_path, monkeyp
     assert flaky_reason("thread/stress_heap.py", tmp_path) is None  # another host's flake
     assert "host's load" in flaky_reason("net_hosted/asyncio_loopback.py", None)
     assert flaky_reason("net_hosted/accept_timeout.py", tmp_path) is None
+
+
+def test_a_virtual_boards_limit_is_a_known_failure_only_on_the_boards_that_have_it():
+    from esp_hil.upstream import known_failure
+    assert known_failure("net_hosted/asyncio_loopback.py", None, source_build=True).startswith("virtual board: ")
+    assert known_failure("net_hosted/asyncio_loopback.py", None, source_build=False).startswith("flaky: ")
+    assert known_failure("net_hosted/accept_timeout.py", None, source_build=True) is None

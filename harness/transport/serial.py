@@ -11,6 +11,7 @@ the deadline comes, where mpremote sleeps 10 ms whenever no byte is waiting.
 from __future__ import annotations
 
 import math
+import socket
 import time
 from typing import Any, Callable
 
@@ -24,6 +25,8 @@ from esp_hil.transcript import RX, TX, Transcript
 # Bounds mpremote's own blocking reads (raw-paste window): a board answers in ms. It is
 # also esptool's default command timeout; esptool sets its own around each command.
 READ_TIMEOUT = 3.0
+# How long a closing port waits for the rack host to drop the connection: pyserial's fixed pause.
+SERVER_LETS_GO = 0.3
 
 
 class Rfc2217Port(serial.rfc2217.Serial):
@@ -56,6 +59,25 @@ class Rfc2217Port(serial.rfc2217.Serial):
 
     def _update_rts_state(self) -> None:
         self._send_line("rts", self._rts_state, super()._update_rts_state)
+
+    def close(self) -> None:
+        """Close once the rack host has let go, instead of pyserial's fixed 0.3 s pause after closing.
+
+        pyserial pauses so that a quick reconnect finds the server ready for it. Here we
+        half-close and wait for the server's own close (its FIN ends the reader thread):
+        then it is ready, at once for ser2net or a virtual board. A server that keeps the
+        connection open costs the pause, as before.
+        """
+        thread, sock = self._thread, self._socket
+        if thread is not None and sock is not None and thread.is_alive():
+            try:
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            thread.join(SERVER_LETS_GO)
+            if not thread.is_alive():
+                self._thread = None  # the server let go: nothing to wait for in pyserial's close
+        super().close()
 
     def _send_line(self, name: str, state: bool, send: Callable[[], None]) -> None:
         if self._remote_lines.get(name) == state:

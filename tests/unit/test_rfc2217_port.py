@@ -101,3 +101,17 @@ def test_a_wait_ends_when_the_byte_comes_not_at_its_deadline(server, port):
     assert read_within(recording, 10, 5.0) in (b"a", b"ab", b"abc")
     assert time.monotonic() - start < 2.5  # far inside the deadline: the byte ended the wait
     assert port.timeout == 3.0  # the port's own timeout is back
+
+
+def test_a_closed_port_can_be_opened_again_at_once(server, line):
+    """Closing waits for the server to let go (it serves one client at a time), so a reopen is served."""
+    for _ in range(3):
+        port = open_port(server.url, 115200)
+        port.dtr = not port.dtr
+        port.close()
+    line.applied.clear()
+    port = open_port(server.url, 115200)
+    try:
+        assert "dtr" in line.applied  # the server took this client's settings
+    finally:
+        port.close()

@@ -60,6 +60,20 @@ class Rfc2217Port(serial.rfc2217.Serial):
     def _update_rts_state(self) -> None:
         self._send_line("rts", self._rts_state, super()._update_rts_state)
 
+    def rfc2217_send_purge(self, value: bytes) -> None:
+        """Purge a buffer of the remote (twice on every open), waiting for its answer, not 50 ms polls.
+
+        (DTR/RTS changes keep pyserial's pace: the virtual reset circuit models esptool's
+        reset over RFC 2217 at that pace.)
+        """
+        item = self._rfc2217_options["purge"]
+        item.set(value)
+        deadline = time.monotonic() + self._network_timeout
+        while not item.is_ready():
+            if time.monotonic() > deadline:
+                raise serial.SerialException(f"timeout while waiting for option {item.name!r}")
+            time.sleep(0.001)
+
     def close(self) -> None:
         """Close once the rack host has let go, instead of pyserial's fixed 0.3 s pause after closing.
 

@@ -13,7 +13,8 @@ once nothing else came for `QUIET` seconds. mpremote's `follow()` takes the firs
 `\\x04` as the end of the output, and is fooled.
 
 Out, too: a board that resets mid-program says so on a line of its own (the boot
-banner, the ROM's reset cause, a virtual board's dying interpreter); `reset_line`
+banner, the ROM's reset cause, a panic's `Rebooting...`: a board's own lines, which a
+virtual board whose interpreter dies prints too); `reset_line`
 finds it, so a test ends at once instead of waiting out its timeout.
 """
 
@@ -30,8 +31,7 @@ _COMMANDS = {0x01: "Ctrl-A (enter raw REPL)", 0x02: "Ctrl-B (leave raw REPL)", 0
              0x04: "Ctrl-D (end of code)"}
 _BLANK = bytes(range(0x21))
 _EXCEPTION = re.compile(rb"(Traceback \(most recent call last\):\r?\n.*|[A-Z]\w*(: [^\n]*)?\r?\n)\Z", re.S)
-_RESET = re.compile(rb"^(virtual-board: interpreter died \(signal \d+\), rebooting"  # a virtual board
-                    rb"|rst:0x[0-9a-f]+ \(.*|.*\bets \w{3} +\d+ \d{4},rst cause:.*"     # ESP32, ESP8266 ROM
+_RESET = re.compile(rb"^(rst:0x[0-9a-f]+ \(.*|.*\bets \w{3} +\d+ \d{4},rst cause:.*"     # ESP32, ESP8266 ROM
                     rb"|MicroPython \S+ on \d{4}-\d\d-\d\d;.*"                           # the firmware's banner
                     rb"|Rebooting\.\.\.|MPY: soft reboot)$")                             # a panic; sys.exit()
 

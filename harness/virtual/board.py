@@ -269,6 +269,6 @@ class VirtualBoard:
                 self.usb.attach_later()  # the firmware starts TinyUSB; the host sees the device again
 
     def _crashed(self, code: int) -> None:
-        """The interpreter died of a signal: a board would panic and reboot."""
-        self.emit(f"\r\nvirtual-board: interpreter died (signal {-code}), rebooting\r\n".encode())
+        """The interpreter died of a signal: a board would panic, say why, and print the panic handler's last line."""
+        self.emit(f"\r\nvirtual-board: interpreter died (signal {-code})\r\nRebooting...\r\n".encode())
         self._boot("flash")

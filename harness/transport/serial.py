@@ -20,6 +20,7 @@ import serial.rfc2217
 from mpremote.transport_serial import SerialTransport
 
 from esp_hil.errors import HilError
+from esp_hil.port import PortKind
 from esp_hil.transcript import RX, TX, Transcript
 
 # Bounds mpremote's own blocking reads (raw-paste window): a board answers in ms. It is
@@ -121,7 +122,7 @@ def read_within(port: Any, size: int, seconds: float) -> bytes:
 
 def open_port(url: str, baud: int) -> serial.SerialBase:
     """The pyserial object for a board's URL, open: `Rfc2217Port` for rfc2217://, pyserial's own otherwise."""
-    if url.startswith("rfc2217://"):
+    if PortKind.of(url) is PortKind.RFC2217:
         port = Rfc2217Port(None, baudrate=baud, timeout=READ_TIMEOUT)
         port.port = url
         port.open()

@@ -3,6 +3,10 @@
 run-tests.py opens its device with pyboard.py's `serial.Serial(path)` (no URLs) and
 waits for a board's `\\r\\n` line ends. The tree in $HIL_MICROPYTHON_SRC is only
 read: what the runner needs is copied to a temp folder, where it writes its results.
+
+It runs in `tox -e upstream`, alone, not among the system tests on two workers: there
+it hung twice in CI (run-tests.py waiting on the pty beside other tests; not seen
+when run alone, also under load; the issue 13 note has what is known).
 """
 
 from __future__ import annotations
@@ -48,9 +52,15 @@ def test_run_tests_passes_basics_through_the_pty(tmp_path):
         board_id, url, pty = rack.stdout.readline().split()
         assert url.startswith("rfc2217://") and pty.startswith("/dev/")
         assert inventory.load(out).get(board_id).pty == pty
-        done = subprocess.run([sys.executable, "run-tests.py", "-t", pty, "-r", str(tmp_path / "results"), *TESTS],
-                              cwd=tests, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stdout + done.stderr
+        runner = subprocess.Popen([sys.executable, "run-tests.py", "-t", pty, "-r", str(tmp_path / "results"), *TESTS],
+                                  cwd=tests, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            output, _ = runner.communicate(timeout=120)  # six tiny tests: seconds, unless it hangs
+        except subprocess.TimeoutExpired:
+            runner.kill()
+            pytest.fail(f"run-tests.py hung; it printed:\n{runner.communicate()[0]}")
+        done = subprocess.CompletedProcess(runner.args, runner.returncode, output, "")
+        assert done.returncode == 0, done.stdout
         assert f"{len(TESTS)} tests passed" in done.stdout, done.stdout
     finally:
         rack.terminate()

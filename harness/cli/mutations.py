@@ -34,13 +34,15 @@ class Outcome:
     failed: tuple[str, ...]      # test modules with a failure or error
     ran: int
     seconds: float
+    also: tuple[str, ...] = ()  # modules that may fail too (the revert's `also`)
 
     @property
     def verdict(self) -> str:
         if not self.ran:
             return "no test ran"
-        if set(self.failed) - set(self.guards):
-            return "collateral: " + ", ".join(sorted(set(self.failed) - set(self.guards)))
+        collateral = set(self.failed) - set(self.guards) - set(self.also)
+        if collateral:
+            return "collateral: " + ", ".join(sorted(collateral))
         missed = set(self.guards) - set(self.failed)
         if missed:
             return "missed by " + ", ".join(sorted(missed))
@@ -91,7 +93,7 @@ def _run_suite(args: argparse.Namespace, mutation: mutations.Mutation | None) ->
     run = run_suite(args.micropython_src, *args.pytest_args, *extra, suite=args.suite,
                     env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     return Outcome(mutation.name if mutation else PRISTINE, mutation.guards if mutation else (),
-                   run.failed_modules, run.ran, run.seconds)
+                   run.failed_modules, run.ran, run.seconds, mutation.also if mutation else ())
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,10 @@ def test_prune_keeps_the_most_recently_used(tmp_path):
         os.utime(tmp_path / f"e{n}", (n, n))
     source._prune(tmp_path, keep=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e3", "e4"]
+
+
+def test_a_revert_is_caught_by_its_guards_and_may_take_down_what_stands_on_it():
+    accept = next(m for m in MUTATIONS if m.name == "accept-discards-early-data")
+    assert accept.caught({"test_accept"}) and accept.caught({"test_accept", "test_webrepl"})
+    assert not accept.caught({"test_webrepl"})  # its guard passed: missed
+    assert not accept.caught({"test_accept", "test_send"})  # a module with nothing to do with it

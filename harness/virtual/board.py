@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Callable
 
 from esp_hil.virtual.baudmismatch import resample
 from esp_hil.virtual.boot import ROM_BAUD, boot_from_flash
-from esp_hil.virtual.circuit import BOOTLOADER, EN_RC_SETTLE, FLASH, STOCK_EN_RC_SETTLE, ResetCircuit
+from esp_hil.virtual.circuit import BOOTLOADER, EN_RC_SETTLE, FLASH, STOCK_EN_RC_SETTLE, ResetCircuit, Strap
 from esp_hil.virtual.flashstore import FlashStore
 from esp_hil.virtual.flashwrite import SECTOR
 from esp_hil.inventory import Network, PortServer
@@ -28,6 +29,14 @@ log = logging.getLogger(__name__)
 
 FLASH_SIZE = 4 * 1024 * 1024
 UART_BAUD = 115200  # MicroPython's REPL UART, and the ROM's boot log, on both chips
+
+
+class ChipState(StrEnum):
+    """What the chip is doing, and so where the bytes a host sends it go."""
+    OFF = "off"        # held in reset: they fall on the floor
+    ROM = "rom"        # the ROM's download mode: to the bootloader
+    RUN = "run"        # the firmware runs: to the interpreter
+    HALTED = "halted"  # the ROM found no valid image: nobody reads them
 
 
 class VirtualLine:
@@ -103,7 +112,7 @@ class VirtualBoard:
         self.sandbox = workdir / "fs"
         self.sandbox.mkdir(parents=True, exist_ok=True)
         self.flash = FlashStore(workdir / "flash.bin", size=FLASH_SIZE)
-        self.mode = "off"
+        self.mode = ChipState.OFF
         self.slow_baud: int | None = None  # fault: a line slowed to this baud
         self.rom_max_baud: int | None = None  # fault: the bootloader's link fails above this baud
         self._lock = threading.RLock()
@@ -210,9 +219,9 @@ class VirtualBoard:
         self._pace(data, baud)
         with self._lock:
             mode, rom = self.mode, self._rom
-        if mode == "run":
+        if mode is ChipState.RUN:
             self.run.write(resample(data, baud, UART_BAUD))
-        elif mode == "rom" and rom is not None:
+        elif mode is ChipState.ROM and rom is not None:
             rom.feed(data)
         # in reset, halted or off: the bytes fall on the floor, as on a chip
 
@@ -229,7 +238,7 @@ class VirtualBoard:
 
     def _hold_in_reset(self) -> None:
         with self._lock:
-            self.mode = "off"
+            self.mode = ChipState.OFF
             self._leave_rom()
         if self.usb:
             self.usb.detach()  # the chip resets, and its USB device with it
@@ -240,20 +249,20 @@ class VirtualBoard:
             self._rom.close()
             self._rom = None
 
-    def _boot(self, mode: str) -> None:
+    def _boot(self, mode: Strap) -> None:
         if self.usb:
             self.usb.detach()  # the chip resets, and its USB device with it (outside the lock its input takes)
         with self._lock:
             self.run.stop()
-            if mode == BOOTLOADER:
+            if mode is BOOTLOADER:
                 self._leave_rom()
                 if self.usb:  # its ROM enumerates as another USB device, which is not modelled
-                    self.mode = "rom"
+                    self.mode = ChipState.ROM
                     return
                 self._rom = RomBootloader(self.chip, self.flash, self._send, boot=self._boot,
                                           line_baud=self.line.baudrate)
                 self._rom.max_reliable_baud = self.rom_max_baud
-                self.mode = "rom"
+                self.mode = ChipState.ROM
                 self.emit(self._rom.banner(), baud=ROM_BAUD[self.chip])  # the ROM's UART, at the ROM's baud
                 return
             self._leave_rom()
@@ -261,9 +270,9 @@ class VirtualBoard:
             self.emit(result.rom, baud=ROM_BAUD[self.chip])
             self.emit(result.firmware)
             if not result.ok:
-                self.mode = "halted"
+                self.mode = ChipState.HALTED
                 return
-            self.mode = "run"
+            self.mode = ChipState.RUN
             self.run.start()
             if self.usb:
                 self.usb.attach_later()  # the firmware starts TinyUSB; the host sees the device again

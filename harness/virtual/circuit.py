@@ -29,10 +29,17 @@ the stock board (`STOCK_EN_RC_SETTLE`).
 from __future__ import annotations
 
 import threading
+from enum import StrEnum
 from typing import Callable
 
-BOOTLOADER = "bootloader"
-FLASH = "flash"
+
+class Strap(StrEnum):
+    """What GPIO0 said as the chip came out of reset: where it boots."""
+    BOOTLOADER = "bootloader"  # GPIO0 low: the ROM's download mode
+    FLASH = "flash"            # GPIO0 high: the image in flash
+
+
+BOOTLOADER, FLASH = Strap.BOOTLOADER, Strap.FLASH
 EN_RC_SETTLE = 0.14  # seconds from EN released to the chip out of reset (10 kOhm, 10 uF)
 STOCK_EN_RC_SETTLE = 0.014  # the same for a stock DevKit (10 kOhm, 1 uF)
 

@@ -36,8 +36,8 @@ from esp_hil.board import Board
 from esp_hil.errors import HilError
 from esp_hil.firmware import Firmware
 from esp_hil.inventory import BoardSpec
+from esp_hil.romport import ROM_BAUD, rom_link
 
-ROM_BAUD = 115200
 MAX_ATTEMPTS = 3
 Progress = Callable[[str], None]
 
@@ -106,8 +106,13 @@ class Flasher:
         method = self.spec.reset
         if not method.wired:
             self.ask("no reset wiring: hold BOOT (GPIO0) and tap RESET now")
-        self.say(f"connecting ({method.connect_mode})")
-        esp = cmds.detect_chip(board.port.unrecorded, ROM_BAUD, method.connect_mode, connect_attempts=3)
+        with rom_link(board) as link:
+            self.say(f"connecting ({link.connect_mode})")
+            esp = cmds.detect_chip(link.port, ROM_BAUD, link.connect_mode, connect_attempts=3)
+            return self._write(esp, fw, data, baud, force=force, erase=erase)
+
+    def _write(self, esp, fw: Firmware, data: bytes, baud: int, *, force: bool, erase: bool) -> bool:
+        """Everything esptool does once the ROM answered; esptool leaves its loader at the end on USB chips."""
         try:
             detected = _chip_name(esp)
             if detected != fw.chip:
@@ -133,7 +138,7 @@ class Flasher:
             cmds.write_flash(esp, [(fw.offset, data)], compress=True)
             return True
         finally:
-            if method.esptool_resets_after_flash:
+            if self.spec.reset.esptool_resets_after_flash:
                 cmds.reset_chip(esp, "hard-reset")  # esptool knows the chip's USB (S2/S3: a watchdog reset)
 
     def _holds(self, esp, fw: Firmware, data: bytes) -> bool:
@@ -193,12 +198,13 @@ def detect_chip(spec: BoardSpec) -> str:
         return "- (no reset wiring)"
     board = Board.connect(spec)
     try:
-        # esptool's own number of connect attempts: a board just hard-reset by a previous probe
-        # (or a loaded rack host) can miss the first few, and a probe has no slower baud to fall back to
-        esp = cmds.detect_chip(board.port.unrecorded, ROM_BAUD, spec.reset.connect_mode)
-        name = _chip_name(esp)
-        cmds.reset_chip(esp, "hard-reset")
-        return name
+        with rom_link(board) as link:
+            # esptool's own number of connect attempts: a board just hard-reset by a previous probe
+            # (or a loaded rack host) can miss the first few, and a probe has no slower baud to fall back to
+            esp = cmds.detect_chip(link.port, ROM_BAUD, link.connect_mode)
+            name = _chip_name(esp)
+            cmds.reset_chip(esp, "hard-reset")
+            return name
     except (FatalError, SerialException, OSError) as exc:
         return f"no ROM answer ({str(exc).splitlines()[0][:40]})"
     finally:

@@ -8,6 +8,7 @@ One TOML file per rack or bench::
     port = "/dev/serial/by-id/usb-Silicon_Labs_CP2102_0001-if00-port0"   # or rfc2217://rack3:4001
     baud = 115200
     reset = "classic"          # classic | usb-jtag (C3/C6) | usb-cdc (S2/S3) | none: esp_hil.reset
+    # download_port = "/dev/serial/by-id/..."   usb-cdc only: the ROM's own USB device (esp_hil.romport)
     network = "wifi"           # wifi | host | netns (virtual, root) | tap (built from source) | none
     tags = ["esp32-lwip"]
 
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from esp_hil.errors import HilError
 from esp_hil.port import PortKind
-from esp_hil.reset import CLASSIC, ResetMethod
+from esp_hil.reset import CLASSIC, USB_CDC, ResetMethod
 from esp_hil.reset import parse as parse_reset
 
 CHIPS = ("esp32", "esp8266", "esp32s2", "esp32s3", "esp32c3", "esp32c6")
@@ -79,6 +80,7 @@ class BoardSpec:
     peer_sockets: str = ""  # where host peers make sockets that reach it (a namespace's broker); "": this host
     pty: str = ""  # a virtual board's UART as a device path too (hil virtual --pty), for upstream's tools
     port_server: PortServer = PortServer.SER2NET
+    download_port: str = ""  # usb-cdc boards: the ROM's own USB device, a by-id path (esp_hil.romport)
 
     @property
     def url(self) -> str:
@@ -158,6 +160,7 @@ def _board(entry: dict, *, index: int, source: str) -> BoardSpec:
         if key in entry and (not isinstance(entry[key], int) or entry[key] <= 0):
             raise HilError(f"{where}: {key} must be a positive integer", hint=f"e.g. {key} = 115200")
     server = _port_server(entry, where)
+    _download_port(entry, method, where)
     tags = entry.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise HilError(f"{where}: tags must be a list of strings", hint='e.g. tags = ["esp8266-lwip"]')
@@ -180,6 +183,18 @@ def _port_server(entry: dict, where: str) -> PortServer:
         raise HilError(f"{where}: esptool's esp_rfc2217_server answers no DTR/RTS change, so pyserial gives up "
                        "on opening the port", hint=f"write the URL the server prints: {port.split('?')[0]}?{IGNORE_SET_CONTROL}")
     return server
+
+
+def _download_port(entry: dict, method: ResetMethod, where: str) -> None:
+    value = entry.get("download_port", "")
+    if not value:
+        return
+    if method is not USB_CDC:
+        raise HilError(f"{where}: download_port is for boards on TinyUSB CDC, whose ROM is another USB device",
+                       hint='set reset = "usb-cdc" (ESP32-S2/S3 running MicroPython), or drop download_port')
+    if not isinstance(value, str) or PortKind.of(value) is not PortKind.DEVICE:
+        raise HilError(f"{where}: download_port {value!r} is not a device path",
+                       hint="give the ROM's /dev/serial/by-id/ path on the host the board is plugged into")
 
 
 def bench(port: str, chip: str) -> Inventory:

@@ -34,11 +34,11 @@ no modem lines) or a native-USB ROM's download mode. A rack owner should check, 
   works around and this harness does not);
 - usb-jtag: that the port is the chip's own (``/dev/serial/by-id/usb-Espressif_USB_JTAG_serial_debug_unit_*``)
   and comes back under the same by-id path after a reset (a hub that renumbers does not);
-- usb-cdc: that the by-id path in the inventory is MicroPython's CDC device. The ROM's
-  download mode enumerates as another USB device (another by-id path); esptool only
-  reopens the path it was given, so `hil flash` loses such a board when it enters
-  the bootloader. Flash it by hand (hold BOOT, tap RESET, esptool on the ROM's path)
-  until the inventory can name both paths;
+- usb-cdc: that ``port`` is MicroPython's CDC device and ``download_port`` the ROM's
+  (``esp_hil.romport``). Run ``mpremote connect PORT exec "import machine;
+  machine.bootloader()"``, then ``ls /dev/serial/by-id/``: the new entry is the download
+  port (an S3's ``usb-Espressif_USB_JTAG_serial_debug_unit_*``); ``esptool --port THAT
+  --before no-reset --after hard-reset chip-id`` answers and brings the CDC path back;
 - none: that someone is there when a test needs a reset.
 """
 
@@ -137,9 +137,21 @@ class UsbCdc(NativeUsb):
     connect_mode = "default-reset"
 
     def hard_reset(self, port: ResetLines, board_id: str) -> None:
-        port.write(b"\r\x03\x03\x02")
+        self._at_repl(port, b"machine.reset()")
+
+    def enter_download(self, port: ResetLines) -> None:
+        """Into the ROM's download mode, which enumerates as another USB device (`esp_hil.romport`).
+
+        ``machine.bootloader()`` sets the RTC's forced-download flag and restarts; on an S3
+        it first hands the USB PHY to the USB-Serial/JTAG peripheral (``ports/esp32/modmachine.c``).
+        """
+        self._at_repl(port, b"machine.bootloader()")
+
+    @staticmethod
+    def _at_repl(port: ResetLines, call: bytes) -> None:
+        port.write(b"\r\x03\x03\x02")  # stop what runs, leave the raw REPL
         time.sleep(0.1)  # the friendly REPL's banner goes by
-        port.write(b"import machine; machine.reset()\r")
+        port.write(b"import machine; " + call + b"\r")
 
 
 class NoReset(ResetMethod):

@@ -21,8 +21,8 @@ from esp_hil.inventory import BoardSpec, PortServer
 from esp_hil.port import BoardPort, PortKind
 from esp_hil.sockets import SocketMaker, for_spec
 from esp_hil.transcript import Transcript
-from esp_hil.transport.serial import open_serial, read_within
-from esp_hil.transport.serial import READ_TIMEOUT, PortTransport, RecordingSerial, Rfc2217Port
+from esp_hil.transport.serial import READ_TIMEOUT, PortTransport, RecordingSerial, Rfc2217Port, open_serial
+from esp_hil.transport.waits import read_within
 
 # What ESP boot ROMs print when flash holds no valid image (ESP32; ESP8266 at 74880 baud).
 BREAK = b"\r\x03\x03"  # Ctrl-C twice: what runs stops, even a program that catches one KeyboardInterrupt
@@ -159,8 +159,9 @@ class Board:
     # --- running code -------------------------------------------------------------
 
     def exec(self, code: str, timeout: float = 10.0) -> str:
-        """Run `code`, return what it printed; raise DeviceError if it raised."""
-        return self.start(code, timeout).result(timeout)
+        """Run `code`, return what it printed; raise DeviceError if it raised. `timeout` bounds it all."""
+        deadline = time.monotonic() + timeout
+        return self.start(code, timeout)._result(deadline, timeout)
 
     def eval(self, expression: str, timeout: float = 10.0) -> Any:
         """Evaluate `expression` on the board and return it as a Python value (via repr)."""
@@ -170,21 +171,22 @@ class Board:
     def start(self, code: str, timeout: float = 10.0) -> "Job":
         """Start `code` and return at once; the job reads its output (lockstep with host peers).
 
-        `timeout` bounds the wait for the raw REPL's prompt, which mpremote would
-        otherwise wait for with its own fixed timeout.
+        `timeout` bounds every wait until the board has taken the code: the raw REPL's
+        prompt and mpremote's raw-paste steps, which have fixed timeouts of their own.
         """
         if self._job is not None and not self._job.done:
             raise HilError("a background job is still running; call its result() first", board=self.id)
         data = rawrepl.encode(code, self.id)
         try:
-            prompt = self.transport.read_until(1, b">", timeout=timeout, timeout_overall=timeout)
-            self._raise_if_reset(prompt + self._waiting())  # after the prompt, only noise: it is dropped
-            if not prompt.endswith(b">"):
-                raise self._timeout(f"no raw REPL prompt within {timeout}s")
-            self.port.unread(b">")  # mpremote checks for the prompt itself
-            self.transport.exec_raw_no_follow(data)
+            with self.transport.within(timeout):
+                prompt = self.transport.read_until(1, b">", timeout=None)
+                self._raise_if_reset(prompt + self._waiting())  # after the prompt, only noise: it is dropped
+                if not prompt.endswith(b">"):
+                    raise self._timeout(f"no raw REPL prompt within {timeout}s")
+                self.port.unread(b">")  # mpremote checks for the prompt itself
+                self.transport.exec_raw_no_follow(data)
         except TransportError as exc:
-            raise self._timeout(f"the raw REPL did not accept code ({exc})") from None
+            raise self._timeout(f"the raw REPL did not take the code within {timeout}s ({exc})") from None
         except OSError as exc:
             raise BoardLost(f"serial link lost: {exc}", board=self.id) from None
         self._job = Job(self)
@@ -237,9 +239,10 @@ class Board:
         """
         self.transcript.note("interrupt")
         self._job = None
-        self.port.write(BREAK)
-        self._drain(limit=timeout)
-        self._enter_raw(soft_reset=False, timeout=timeout)
+        with self.transport.within(timeout):
+            self.port.write(BREAK)
+            self._drain(limit=timeout)
+            self._enter_raw(soft_reset=False, timeout=timeout)
 
     def _drain(self, quiet: float = 0.25, limit: float = 3.0) -> None:
         serial = self.port
@@ -334,8 +337,10 @@ class Board:
         self._enter_raw(soft_reset=False, timeout=timeout)
 
     def _enter_raw(self, soft_reset: bool, timeout: float = 10.0) -> None:
+        """The raw REPL within `timeout` overall (mpremote gives each of its up to three waits all of it)."""
         try:
-            self.transport.enter_raw_repl(soft_reset=soft_reset, timeout_overall=timeout)
+            with self.transport.within(timeout):
+                self.transport.enter_raw_repl(soft_reset=soft_reset, timeout_overall=timeout)
         except TransportError:
             raise self._timeout("no raw REPL (is MicroPython running? is another program on the port?)") from None
         except OSError as exc:  # pyserial's SerialException is one
@@ -423,7 +428,10 @@ class Job:
 
     def result(self, timeout: float = 10.0) -> str:
         """Wait for the code to finish; its stdout, or DeviceError with its traceback."""
-        deadline = time.monotonic() + timeout
+        return self._result(time.monotonic() + timeout, timeout)
+
+    def _result(self, deadline: float, timeout: float) -> str:
+        """`result` by a deadline set earlier (`Board.exec`'s, which its start shares); `timeout` names it."""
         while self._stage < 2:
             if not self._read(deadline):
                 raise self._interrupt(f"device code did not finish within {timeout}s")

@@ -10,7 +10,6 @@ the deadline comes, where mpremote sleeps 10 ms whenever no byte is waiting.
 
 from __future__ import annotations
 
-import math
 import socket
 import time
 from typing import Any, Callable
@@ -22,10 +21,8 @@ from mpremote.transport_serial import SerialTransport
 from esp_hil.errors import HilError
 from esp_hil.port import PortKind
 from esp_hil.transcript import RX, TX, Transcript
+from esp_hil.transport.waits import READ_TIMEOUT, Deadlines
 
-# Bounds mpremote's own blocking reads (raw-paste window): a board answers in ms. It is
-# also esptool's default command timeout; esptool sets its own around each command.
-READ_TIMEOUT = 3.0
 # How long a closing port waits for the rack host to drop the connection: pyserial's fixed pause.
 SERVER_LETS_GO = 0.3
 
@@ -102,24 +99,6 @@ class Rfc2217Port(serial.rfc2217.Serial):
         self._remote_lines[name] = state
 
 
-def read_within(port: Any, size: int, seconds: float) -> bytes:
-    """Up to `size` bytes from a pyserial-like port, blocking until the first comes or `seconds` pass.
-
-    No sleep between polls: the port's own blocking read wakes when a byte arrives. The
-    port's timeout is lent for the wait (local on every port we open, `Rfc2217Port`).
-    """
-    if port.in_waiting:
-        return port.read(min(size, port.in_waiting))
-    saved = port.timeout
-    port.timeout = max(seconds, 0.0)
-    try:
-        first = port.read(1)
-    finally:
-        port.timeout = saved
-    waiting = port.in_waiting
-    return first + port.read(min(size - 1, waiting)) if first and size > 1 and waiting else first
-
-
 def open_port(url: str, baud: int) -> serial.SerialBase:
     """The pyserial object for a board's URL, open: `Rfc2217Port` for rfc2217://, pyserial's own otherwise."""
     if PortKind.of(url) is PortKind.RFC2217:
@@ -176,12 +155,12 @@ class RecordingSerial:
             setattr(self._port, name, value)
 
 
-class PortTransport(SerialTransport):
+class PortTransport(Deadlines, SerialTransport):
     """mpremote's SerialTransport on a port we opened, whose waits end when the byte comes.
 
     mpremote's `read_until` sleeps 10 ms whenever no byte is waiting, which is most of
     an exec round trip on a board that answers in 2 ms; this one blocks on the port
-    with the deadline as its timeout. Same arguments, same result.
+    with the deadline as its timeout, and honours `within`'s deadline (`Deadlines`).
     """
 
     def __init__(self, port: RecordingSerial, device: str):  # what SerialTransport.__init__ sets, port opened
@@ -191,27 +170,6 @@ class PortTransport(SerialTransport):
         self.use_raw_paste = True
         self.mounted = False
         self.is_pty = self._is_pty_device(device)
-
-    def read_until(self, min_num_bytes: int, ending: bytes, timeout: float | None = 10,
-                   data_consumer: Callable[[bytes], None] | None = None,
-                   timeout_overall: float | None = None) -> bytes:
-        data = b""
-        now = time.monotonic()
-        overall = math.inf if timeout_overall is None else now + timeout_overall
-        quiet = math.inf if timeout is None else now + timeout
-        while not data.endswith(ending):
-            left = min(overall, quiet) - time.monotonic()
-            if left <= 0:
-                break
-            byte = read_within(self.serial, 1, min(left, READ_TIMEOUT))  # one byte: nothing past the ending
-            if not byte:
-                continue
-            data = byte if data_consumer else data + byte
-            if data_consumer:
-                data_consumer(byte)
-            if timeout is not None:
-                quiet = time.monotonic() + timeout
-        return data
 
 
 def open_serial(url: str, baud: int, transcript: Transcript, board_id: str) -> PortTransport:

@@ -26,6 +26,7 @@ from esp_hil import secrets
 from esp_hil.errors import HilError
 from esp_hil.sockets import HOST, SocketMaker
 from esp_hil.transcript import NOTE, RX, TX, Transcript
+from esp_hil.transport.waits import Deadlines
 
 DEFAULT_PORT = 8266
 PASSWORD_ENV = "HIL_WEBREPL_PASSWORD"
@@ -214,11 +215,14 @@ class WebsocketPort:
         self._closed()
 
 
-class WebreplTransport(Transport):
-    """mpremote's transport interface over WebREPL, as `esp_hil.board.Board` uses it."""
+class WebreplTransport(Deadlines, Transport):
+    """mpremote's transport interface over WebREPL, as `esp_hil.board.Board` uses it.
+
+    Its waits are the serial transport's (`Deadlines`): they block on the websocket's
+    buffer until a byte or the deadline comes.
+    """
 
     # The raw REPL, raw-paste and exec/eval protocol, shared with the serial transport.
-    read_until = SerialTransport.read_until
     enter_raw_repl = SerialTransport.enter_raw_repl
     exit_raw_repl = SerialTransport.exit_raw_repl
     follow = SerialTransport.follow

@@ -12,6 +12,7 @@ from esp_hil.errors import BoardLost, BoardTimeout, HilError
 from esp_hil.recoveries import Outcome, Step
 from esp_hil.recovery import recover
 from esp_hil.virtual import faults
+from tests.support.waits import PortWaits
 
 
 def test_killed_interpreter_reboots_and_interrupt_is_enough(session, vboard):
@@ -29,10 +30,18 @@ def _short_waits_for_a_silent_board(monkeypatch, session) -> None:
 
 
 def test_hung_interpreter_needs_a_hard_reset(session, vboard, monkeypatch):
+    """... and exec gives up within its timeout, where mpremote's raw-paste steps wait 3 s and then 10 s.
+
+    Measured by what the session asks of the port, not by a clock: the reads that got
+    nothing were allowed, together, no more than the caller's second.
+    """
     _short_waits_for_a_silent_board(monkeypatch, session)
+    waits = PortWaits.under(session, monkeypatch)
     faults.inject(vboard, "hang")
-    with pytest.raises(BoardTimeout):
+    with pytest.raises(BoardTimeout) as info:
         session.exec("print(1)", timeout=1)
+    assert waits.idle and sum(waits.waited()) <= 1.001, f"waits of {waits.waited()} s for exec(timeout=1)"
+    assert "the raw REPL did not take the code within 1s" in str(info.value)
     recovery = recover(session)
     assert [(a.step, a.outcome) for a in recovery.attempts] == [
         (Step.INTERRUPT, Outcome.FAILED), (Step.SOFT_RESET, Outcome.FAILED), (Step.HARD_RESET, Outcome.ANSWERED)]

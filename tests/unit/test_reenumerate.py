@@ -17,6 +17,7 @@ from esp_hil.board import Board
 from esp_hil.errors import HilError
 from esp_hil.inventory import BoardSpec
 from esp_hil.reset import USB_JTAG
+from esp_hil.transport.waits import Deadlines
 
 
 class UsbDevice:
@@ -74,7 +75,7 @@ class Handle:
         return len(data)
 
 
-class Transport:
+class Transport(Deadlines):  # the harness's overall deadlines on a fake port
     def __init__(self, handle: Handle):
         self.serial = handle
         self.in_raw_repl = False

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from esp_hil.transcript import Transcript
-from esp_hil.transport.serial import RecordingSerial, open_port, read_within
+from esp_hil.transport.serial import RecordingSerial, open_port
+from esp_hil.transport.waits import read_within
 from esp_hil.virtual.server import Rfc2217Server
 
 

@@ -204,6 +204,8 @@ class Board:
             self._job = None
             self.transport.in_raw_repl = False
             self.transcript.note(f"reset: {line}")
+            if line != rawrepl.SOFT_REBOOT:  # a panic, a watchdog, a brown-out: the chip reset
+                self._forget_network()
             raise BoardReset(line, board=self.id)
 
     # --- files ----------------------------------------------------------------------
@@ -289,10 +291,8 @@ class Board:
         self._job = None
         self.__dict__.pop("capabilities", None)
         self._forget_network()
-        boot = self.transport.read_until(1, b"\n", timeout=first_byte, timeout_overall=timeout)
-        if boot:
-            # A boot log has pauses (second-stage bootloader, PSRAM test) but not 3 s of silence.
-            boot += self.transport.read_until(1, b">>> ", timeout=3, timeout_overall=timeout)
+        with self.transport.within(timeout):
+            boot = self._boot_log(first_byte)
         self.transport.in_raw_repl = False
         if boot.endswith(b">>> "):
             self._enter_raw(soft_reset=False)
@@ -309,6 +309,21 @@ class Board:
             raise HilError("no firmware: the boot ROM found no valid image in flash", board=self.id,
                            hint=f"flash firmware: hil flash --board {self.id} --firmware NAME")
         raise self._timeout("no REPL prompt after hard reset, nor after Ctrl-C (the board is wedged)")
+
+    def _boot_log(self, first_byte: float) -> bytes:
+        """A boot log up to the REPL's prompt, or up to the boot ROM's line that says it found no image.
+
+        Line by line: a ROM with no image may say so again and again (a real ESP32 does),
+        and what follows is no prompt. A boot log has pauses (second-stage bootloader,
+        PSRAM test) but not 3 s of silence.
+        """
+        boot, ends = b"", (b"\n", b">>> ")
+        while not boot.endswith(b">>> ") and not _no_firmware(boot):
+            line = self.transport.read_until(1, ends, timeout=3 if boot else first_byte)
+            boot += line
+            if not line.endswith(ends):
+                break  # quiet, or the deadline
+        return boot
 
     def _rom_boot_log(self) -> bytes:
         """What the boot ROM says after one more reset, read at its own baud (b"" when that is the REPL's)."""

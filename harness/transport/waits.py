@@ -69,7 +69,8 @@ class Deadlines:
 
     Inside `within`, every wait of the transport ends by the deadline: `read_until`'s
     and the direct port reads of mpremote's raw-paste and exec steps (through a
-    `Bounded` port). Same arguments and results as mpremote's `read_until`.
+    `Bounded` port). Same arguments and results as mpremote's `read_until`; `ending`
+    may also be a tuple, any of whose endings ends the read.
     """
 
     serial: Any
@@ -86,7 +87,7 @@ class Deadlines:
         finally:
             self._deadline, self.serial = outer, port
 
-    def read_until(self, min_num_bytes: int, ending: bytes, timeout: float | None = 10,
+    def read_until(self, min_num_bytes: int, ending: bytes | tuple[bytes, ...], timeout: float | None = 10,
                    data_consumer: Callable[[bytes], None] | None = None,
                    timeout_overall: float | None = None) -> bytes:
         data = b""

@@ -89,9 +89,11 @@ def test_filesystem_is_the_boards_own_folder(session, vboard):
     assert session.eval("__import__('os').getcwd()") == str(vboard.sandbox)
 
 
-def test_a_board_without_firmware_is_reported_as_such(tmp_path):
+def test_a_board_without_firmware_is_reported_as_such(tmp_path, monkeypatch):
+    """... once the boot ROM has said so: no wait for a prompt after that line (a real ESP32 repeats it)."""
     from esp_hil.errors import HilError
     from esp_hil.virtual.rack import VirtualRack, specs_for
+    from tests.support.waits import PortWaits
 
     rack = VirtualRack(specs_for("esp32", 1), workdir=tmp_path / "blank", blank=True)
     spec = rack.start().boards[0]
@@ -100,6 +102,14 @@ def test_a_board_without_firmware_is_reported_as_such(tmp_path):
             Board.open(spec)
         assert str(info.value) == ("board 'virtual-esp32-1': no firmware: the boot ROM found no valid image "
                                    "in flash (flash firmware: hil flash --board virtual-esp32-1 --firmware NAME)")
+        board = Board.connect(spec)
+        waits = PortWaits.under(board, monkeypatch)
+        try:
+            with pytest.raises(HilError, match="no firmware"):
+                board.hard_reset()
+        finally:
+            board.close()
+        assert [timeout for timeout, before in waits.idle if b"invalid header" in before] == []
     finally:
         rack.close()
 

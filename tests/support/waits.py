@@ -1,13 +1,21 @@
-"""How long a board session let itself wait, seen from the port: no clock, so no timed assertion.
+"""How long a board session waits: seen from the port, and cut short where no wait can end well.
 
 `PortWaits` sits under a session's recording, where the pyserial port was: every read
 that got nothing is a wait the session allowed itself, for as long as the port's
-timeout was then. Those add up to what the session waited on a board that said nothing.
+timeout was then. Those add up to what the session waited on a board that said
+nothing, with no clock, so no timed assertion.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+
+def short_waits_for_a_silent_board(monkeypatch: Any, board: Any) -> None:
+    """A board that cannot answer fails the interrupt and soft reset steps at any timeout: wait 0.5 s, not 3 and 5."""
+    for name in ("interrupt", "soft_reset"):
+        step = getattr(type(board), name)
+        monkeypatch.setattr(board, name, lambda timeout=0.0, step=step: step(board, timeout=0.5))
 
 
 class PortWaits:

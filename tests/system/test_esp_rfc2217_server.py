@@ -22,6 +22,7 @@ from esp_hil.recovery import recover
 from esp_hil.virtual import faults, server
 from esp_hil.virtual.rack import VirtualRack, specs_for
 from esp_hil.virtual.testimage import build
+from tests.support.waits import short_waits_for_a_silent_board
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def test_the_ladders_reopen_brings_the_board_back(served):
         board.close()
 
 
-def test_the_ladders_reflash_brings_the_board_back(served, tmp_path):
+def test_the_ladders_reflash_brings_the_board_back(served, tmp_path, monkeypatch):
     spec, vboard = served
     image = tmp_path / "esp32.bin"
     image.write_bytes(build("esp32", b"MicroPython v1.24.1 on 2024-11-29" + bytes(range(256)) * 16))
@@ -106,6 +107,7 @@ def test_the_ladders_reflash_brings_the_board_back(served, tmp_path):
     board = Board.open(spec)
     try:
         faults.inject(vboard, "brownout")  # the image's first sector is gone: "no firmware" until a reflash
+        short_waits_for_a_silent_board(monkeypatch, board)
         recovery = recover(board, lambda: Flasher(spec).flash(fw, data, force=True))
         assert recovery.step is Step.REFLASH
         assert board.exec("print(4)") == "4\n"

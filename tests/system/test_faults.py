@@ -12,7 +12,7 @@ from esp_hil.errors import BoardLost, BoardTimeout, HilError
 from esp_hil.recoveries import Outcome, Step
 from esp_hil.recovery import recover
 from esp_hil.virtual import faults
-from tests.support.waits import PortWaits
+from tests.support.waits import PortWaits, short_waits_for_a_silent_board
 
 
 def test_killed_interpreter_reboots_and_interrupt_is_enough(session, vboard):
@@ -22,20 +22,13 @@ def test_killed_interpreter_reboots_and_interrupt_is_enough(session, vboard):
     assert "interpreter died" in session.transcript.render()
 
 
-def _short_waits_for_a_silent_board(monkeypatch, session) -> None:
-    """A board that cannot answer fails the interrupt and soft reset steps at any timeout: wait 0.5 s, not 3 and 5."""
-    for name in ("interrupt", "soft_reset"):
-        step = getattr(type(session), name)
-        monkeypatch.setattr(session, name, lambda timeout=0.0, step=step: step(session, timeout=0.5))
-
-
 def test_hung_interpreter_needs_a_hard_reset(session, vboard, monkeypatch):
     """... and exec gives up within its timeout, where mpremote's raw-paste steps wait 3 s and then 10 s.
 
     Measured by what the session asks of the port, not by a clock: the reads that got
     nothing were allowed, together, no more than the caller's second.
     """
-    _short_waits_for_a_silent_board(monkeypatch, session)
+    short_waits_for_a_silent_board(monkeypatch, session)
     waits = PortWaits.under(session, monkeypatch)
     faults.inject(vboard, "hang")
     with pytest.raises(BoardTimeout) as info:
@@ -93,7 +86,7 @@ def test_board_that_never_comes_back_is_quarantined(session, vboard, monkeypatch
 
 def test_a_quarantine_names_what_the_board_itself_said(session, vboard, monkeypatch):
     faults.inject(vboard, "brownout")  # the board resets into "no firmware"; the steps after that time out
-    _short_waits_for_a_silent_board(monkeypatch, session)
+    short_waits_for_a_silent_board(monkeypatch, session)
     monkeypatch.setattr(session, "reopen", lambda wait=20: type(session).reopen(session, wait=1))
     with pytest.raises(BoardLost) as info:
         recover(session)

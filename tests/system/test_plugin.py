@@ -103,6 +103,26 @@ def test_step(board, n):
 '''
 
 
+# The run's side of the ladder's waits that cannot end well: a board that does not answer fails the
+# interrupt and soft reset steps at any timeout (0.5 s, not 3 and 5), and a port gone for good does
+# not come back in 20 s more than in 1. test_faults and test_board_session cover those waits themselves.
+SHORT_LADDER = '''
+from esp_hil import recovery
+from esp_hil.recoveries import Step
+
+_ladder = recovery.ladder
+
+
+def ladder(board, reflash=None):
+    short = {Step.INTERRUPT: lambda: board.interrupt(timeout=0.5), Step.SOFT_RESET: lambda: board.soft_reset(timeout=0.5),
+             Step.REOPEN: lambda: board.reopen(wait=1)}
+    return [(name, short.get(name, step)) for name, step in _ladder(board, reflash)]
+
+
+recovery.ladder = ladder
+'''
+
+
 def test_a_lost_board_is_quarantined_and_the_others_carry_on(pytester, tmp_path):
     from esp_hil.virtual.rack import VirtualRack, specs_for
 
@@ -121,6 +141,7 @@ chip = "esp32"
 port = "{live[1].url}"
 ''')
         pytester.makepyfile(test_q=QUARANTINE)
+        pytester.makeconftest(SHORT_LADDER)
         result = pytester.runpytest_subprocess("--hil-boards", "rack.toml", "-p", "no:randomly")
         result.assert_outcomes(passed=3, failed=1, errors=2)
         out = result.stdout.str()
@@ -153,6 +174,7 @@ def test_a_hung_board_is_brought_back_and_the_run_says_how(pytester, spec, tmp_p
 
     db = tmp_path / "results.sqlite"
     pytester.makepyfile(test_r=RECOVERY)
+    pytester.makeconftest(SHORT_LADDER)
     result = pytester.runpytest_subprocess("--hil-port", spec.url, "--hil-chip", "esp32", "--hil-results", str(db),
                                            "-p", "no:randomly")
     result.assert_outcomes(passed=3, skipped=1)
@@ -192,6 +214,7 @@ def test_a_board_whose_firmware_was_damaged_is_reflashed_when_the_run_has_firmwa
     Catalog(pytester.path / "firmware" / "manifest.toml").add(image, "night")
     pytester.makefile(".toml", rack='[[board]]\nid = "v1"\nchip = "esp32"\nvirtual = true\nnetwork = "host"\n')
     pytester.makepyfile(test_b=BROWNOUT)
+    pytester.makeconftest(SHORT_LADDER)
     result = pytester.runpytest_subprocess("--hil-boards", "rack.toml", "--hil-firmware", "night")
     result.assert_outcomes(passed=2)
     result.stdout.re_match_lines([r"\s+recovered: reflash before test_step\[.*1.*\]"])

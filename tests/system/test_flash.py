@@ -61,7 +61,7 @@ def _read_back(spec, offset: int, length: int) -> bytes:
         board.close()
 
 
-def test_harness_flashes_a_blank_board_then_skips_when_identical(chip_rack, tmp_path):
+def test_harness_flashes_a_blank_board_skips_when_identical_writes_another(chip_rack, tmp_path):
     chip, _rack, spec = chip_rack
     with pytest.raises(HilError, match="no firmware"):
         Board.open(spec)
@@ -72,7 +72,10 @@ def test_harness_flashes_a_blank_board_then_skips_when_identical(chip_rack, tmp_
     second = Flasher(spec, progress=messages.append).flash(fw, data)
     assert not second.written and second.running == first.running
     assert any("write skipped" in m for m in messages)
-    assert _read_back(spec, OFFSETS[chip], len(data)) == _as_flashed(chip, data)
+    (tmp_path / "other").mkdir()  # the check compares with what would be written: another image is
+    other, other_data, _ = _firmware(tmp_path / "other", chip, b"MicroPython v1.24.0 on 2024-10-01")
+    assert Flasher(spec).flash(other, other_data).written
+    assert _read_back(spec, OFFSETS[chip], len(other_data)) == _as_flashed(chip, other_data)
 
 
 def _as_flashed(chip: str, data: bytes) -> bytes:

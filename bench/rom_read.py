@@ -36,7 +36,7 @@ from esp_hil.virtual.rack import VirtualRack, specs_for
 BAUD = 115200
 OFFSET = 0x100000
 FULL = 256 * 1024
-COMPARED = 8 * 1024
+COMPARED = 2 * 1024  # pyserial's port takes 28 s a round for it (48 s for 8 KiB)
 ROUNDS = 3
 
 

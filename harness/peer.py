@@ -13,10 +13,14 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
+from esp_hil.errors import HilError
 from esp_hil.sockets import HOST, SocketMaker
 
 DEFAULT_TIMEOUT = 10.0
+TCP_FIN_WAIT2, TCP_TIME_WAIT = 5, 6  # Linux's TCP states (include/net/tcp_states.h) once our FIN is acknowledged
+TCPI_BYTES_ACKED, TCP_INFO_SIZE = 120, 128  # struct tcp_info's u64 tcpi_bytes_acked (Linux 4.1+): data, not SYN/FIN
 
 
 class Conn:
@@ -35,6 +39,38 @@ class Conn:
 
     def close(self) -> None:
         self.sock.close()
+
+    def wait_fin_acknowledged(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """After `shutdown_write`: wait until the board's stack has acknowledged our FIN, and so every byte before it.
+
+        That acknowledgement is the board saying it holds the data and the close, unread: a
+        go-ahead sent over the UART at once could overtake both on their way over Wi-Fi.
+        """
+        self._wait_tcp(lambda state, _acked: state in (TCP_FIN_WAIT2, TCP_TIME_WAIT), "acknowledge our FIN", timeout)
+
+    def wait_data_acknowledged(self, nbytes: int = 1, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until the board's stack has acknowledged at least `nbytes` of what we sent.
+
+        An lwIP connection not yet accept()ed holds only its first segment (the later ones
+        are dropped, and our stack resends them), so "data reached the board before it
+        accepted" is seen as its first acknowledgement, not as all of it.
+        """
+        self._wait_tcp(lambda _state, acked: acked >= nbytes, f"acknowledge {nbytes} bytes", timeout)
+
+    def _wait_tcp(self, done: Callable[[int, int], bool], what: str, timeout: float) -> None:
+        """Poll Linux's TCP_INFO (state, tcpi_bytes_acked) until `done`: a fixed sleep is too short on a loaded host."""
+        if not hasattr(socket, "TCP_INFO"):
+            raise HilError(f"seeing a board {what} needs Linux's TCP_INFO", hint="run the host peers on Linux")
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, TCP_INFO_SIZE)
+            state, acked = info[0], struct.unpack_from("Q", info, TCPI_BYTES_ACKED)[0]
+            if done(state, acked):
+                return
+            if time.monotonic() > deadline:
+                raise HilError(f"the board did not {what} within {timeout:g}s (TCP state {state}, {acked} bytes acknowledged)",
+                               hint="is the board's stack still running? see its transcript")
+            time.sleep(0.01)
 
     def abort(self) -> None:
         """Close with RST instead of FIN (SO_LINGER 0)."""

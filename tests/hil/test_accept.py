@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 
-from esp_hil.device import LISTEN
+from esp_hil.device import GO, LISTEN, WAIT_GO
 from esp_hil.network import server_port
 
-# The board listens, prints LISTENING, then sleeps so the host connects, sends and
-# closes before accept() runs; then it reads to EOF and reports what it got.
-SERVER = LISTEN + """
-import time, hashlib, binascii
-time.sleep({delay})
+# The board listens, prints LISTENING, then waits for the go-ahead, which the host
+# sends once the board's stack has acknowledged data on the new connection and the
+# host has closed (or shut down) its side: both before accept() runs. Then the board
+# reads to EOF and reports what it got.
+SERVER = LISTEN + WAIT_GO + """
+import hashlib, binascii
 c, _ = s.accept()
 c.settimeout(5)
 data = b''
@@ -38,14 +39,16 @@ def _payload(n: int) -> bytes:
 
 def _run(net_board, peer, payload: bytes, close: str) -> list[str]:
     port = server_port(net_board)
-    job = net_board.start(SERVER.format(port=port, delay=1.0))
+    job = net_board.start(SERVER.format(port=port))
     job.wait_for("LISTENING")
     conn = peer.connect(net_board.ip, port)
     conn.send(payload)
+    conn.wait_data_acknowledged()  # the board's stack has data on the connection it has not accepted
     if close == "shutdown":
         conn.shutdown_write()
     else:
         conn.close()
+    job.send(GO)
     return job.result(timeout=15).splitlines()[1:]  # after LISTENING
 
 

@@ -8,15 +8,8 @@ when the FIN arrives in the same moment as the last data.
 from __future__ import annotations
 
 import hashlib
-import socket
-import time
-
-import pytest
 
 from tests.hil.device import CONNECT, GO, READ_TO_EOF, WAIT_GO
-
-# Linux's TCP states (include/net/tcp_states.h) in which our FIN has been acknowledged
-TCP_FIN_WAIT2, TCP_TIME_WAIT = 5, 6
 
 REPORT = """
 print('GOT', len(data), binascii.hexlify(hashlib.sha256(data).digest()).decode())
@@ -35,24 +28,6 @@ def _expect(data: bytes) -> str:
     return f"GOT {len(data)} {hashlib.sha256(data).hexdigest()}\nAGAIN b''\nNONBLOCKING b''\n"
 
 
-def _fin_acknowledged(conn, timeout: float = 10.0) -> None:
-    """Wait until the board's TCP stack has acknowledged our FIN, and so every byte before it.
-
-    That acknowledgement is the board saying it holds the data and the close, unread: a
-    go-ahead sent at once over the UART could overtake both on their way over Wi-Fi.
-    """
-    if not hasattr(socket, "TCP_INFO"):
-        pytest.skip("seeing the board acknowledge our FIN needs Linux's TCP_INFO")
-    deadline = time.monotonic() + timeout
-    while True:
-        state = conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
-        if state in (TCP_FIN_WAIT2, TCP_TIME_WAIT):
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"the board did not acknowledge our FIN within {timeout:g}s (TCP state {state})")
-        time.sleep(0.01)
-
-
 def _queued(net_board, peer, chunks: list[bytes]) -> str:
     """The host sends and closes while the board waits; once the board's stack has it all, the board reads."""
     listener = peer.listen(net_board.host_ip)
@@ -64,7 +39,7 @@ def _queued(net_board, peer, chunks: list[bytes]) -> str:
     for chunk in chunks:
         conn.send(chunk)
     conn.shutdown_write()
-    _fin_acknowledged(conn)
+    conn.wait_fin_acknowledged()
     job.send(GO)
     return job.result(timeout=15)
 

@@ -31,9 +31,10 @@ _COMMANDS = {0x01: "Ctrl-A (enter raw REPL)", 0x02: "Ctrl-B (leave raw REPL)", 0
              0x04: "Ctrl-D (end of code)"}
 _BLANK = bytes(range(0x21))
 _EXCEPTION = re.compile(rb"(Traceback \(most recent call last\):\r?\n.*|[A-Z]\w*(: [^\n]*)?\r?\n)\Z", re.S)
+SOFT_REBOOT = "MPY: soft reboot"  # the one reset line after which the chip (and its Wi-Fi) did not reset
 _RESET = re.compile(rb"^(rst:0x[0-9a-f]+ \(.*|.*\bets \w{3} +\d+ \d{4},rst cause:.*"     # ESP32, ESP8266 ROM
                     rb"|MicroPython \S+ on \d{4}-\d\d-\d\d;.*"                           # the firmware's banner
-                    rb"|Rebooting\.\.\.|MPY: soft reboot)$")                             # a panic; sys.exit()
+                    rb"|Rebooting\.\.\.|" + re.escape(SOFT_REBOOT.encode()) + rb")$")   # a panic; sys.exit()
 
 
 def encode(code: str, board_id: str) -> bytes:

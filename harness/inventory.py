@@ -41,10 +41,9 @@ CHIPS = ("esp32", "esp8266", "esp32s2", "esp32s3", "esp32c3", "esp32c6")
 class Network(StrEnum):
     """How a board reaches this host, and how host peers reach it (esp_hil.network)."""
 
-    WIFI = "wifi"    # a real board on the lab's access point
+    WIFI = "wifi"    # on the lab's access point (a board built from source: on its rack's, esp_hil.virtual.radio)
     HOST = "host"    # a virtual board sharing this host's stack (loopback)
     NETNS = "netns"  # a virtual board in a namespace of its own behind a veth pair (root)
-    TAP = "tap"      # a board built from source: its lwIP on a TAP in a namespace of its own
     NONE = "none"
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from esp_hil import inventory, places, recoveries
 from esp_hil.errors import BoardReset, HilError
-from esp_hil.inventory import Inventory
+from esp_hil.inventory import Inventory, Network
 from esp_hil.pool import BoardPool, FlashPolicy
 from esp_hil.pytestplugin.keys import (BOARD_KEY, BOARD_PROP, INFO_PROP, POOL_KEY, RECOVERY_KEY, RECOVERY_PROP,
                                        TRANSCRIPT_KEY)
@@ -23,6 +23,7 @@ from esp_hil.pytestplugin.notices import Notices
 from esp_hil.pytestplugin.reports import attach_transcript, outcome
 from esp_hil.pytestplugin.scheduling import BoardScheduling, share
 from esp_hil.spread import ANY_ID, Spread
+from esp_hil.virtual import radio
 from esp_hil.virtual.source.build import add_options as build_options
 from esp_hil.virtual.source.build import recipe_from
 
@@ -72,6 +73,8 @@ def pytest_configure(config: pytest.Config) -> None:
         source = _source_build(config, inv)
     except HilError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if source is not None or any(b.virtual and b.network == Network.WIFI for b in inv.boards):
+        radio.supply_defaults()  # boards built from source join their rack's access point, whatever the lab's
     workerinput = getattr(config, "workerinput", {})
     notices = Notices(config)
     config.pluginmanager.register(notices, "hil-notices")

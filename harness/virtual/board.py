@@ -18,6 +18,7 @@ from esp_hil.inventory import Network, PortServer
 from esp_hil.virtual.interpreter import Launch
 from esp_hil.virtual.netns import NETWORK_MODULE, Netns
 from esp_hil.virtual.ptyport import PtyPort
+from esp_hil.virtual.radio import Radio
 from esp_hil.virtual.rom import RomBootloader
 from esp_hil.virtual.runmode import RunMode
 from esp_hil.virtual.server import Rfc2217Server
@@ -129,7 +130,9 @@ class VirtualBoard:
                              lambda data: self.receive(data, baud=UART_BAUD)) if usb else None
         self.network = network
         self.netns = Netns.create(board_id) if network == Network.NETNS else None
-        self.tap = TapNetwork.start(board_id, workdir) if network == Network.TAP else None
+        # built from source: lwIP on a TAP, whose link is the radio of a Wi-Fi station (esp_hil.virtual.radio)
+        self.tap = TapNetwork.start(board_id, workdir) if network == Network.WIFI else None
+        self.radio = Radio(chip, workdir / "radio") if self.tap else None
         self.run = RunMode(self._launch(binary), self.sandbox, self.emit, self._crashed,
                            on_reset=(lambda: self._boot(FLASH)) if self.usb else None)
 
@@ -139,8 +142,8 @@ class VirtualBoard:
         if self.netns:
             return Launch(binary, prefix=tuple(self.netns.prefix()), builtins=(str(NETWORK_MODULE), *builtins))
         if self.tap:
-            return Launch(binary, env=self.tap.env(), pass_fds=(self.tap.tap_fd,), board_line_ends=True,
-                          builtins=builtins)
+            return Launch(binary, env={**self.tap.env(), **self.radio.env()}, pass_fds=(self.tap.tap_fd,),
+                          board_line_ends=True, builtins=builtins)
         return Launch(binary, builtins=builtins)
 
     @property
@@ -243,6 +246,7 @@ class VirtualBoard:
         if self.usb:
             self.usb.detach()  # the chip resets, and its USB device with it
         self.run.stop()
+        self._radio_off()
 
     def _leave_rom(self) -> None:
         if self._rom is not None:
@@ -254,6 +258,7 @@ class VirtualBoard:
             self.usb.detach()  # the chip resets, and its USB device with it (outside the lock its input takes)
         with self._lock:
             self.run.stop()
+            self._radio_off()
             if mode is BOOTLOADER:
                 self._leave_rom()
                 if self.usb:  # its ROM enumerates as another USB device, which is not modelled
@@ -276,6 +281,11 @@ class VirtualBoard:
             self.run.start()
             if self.usb:
                 self.usb.attach_later()  # the firmware starts TinyUSB; the host sees the device again
+
+    def _radio_off(self) -> None:
+        """A chip reset takes the Wi-Fi driver with it (a soft reset, RunMode's restart, does not)."""
+        if self.radio:
+            self.radio.chip_reset()
 
     def _crashed(self, code: int) -> None:
         """The interpreter died of a signal: a board would panic, say why, and print the panic handler's last line."""

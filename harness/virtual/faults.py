@@ -9,7 +9,7 @@ slow     the line slows to BAUD (0 restores full speed)
 romlimit the bootloader's link cannot hold more than BAUD (0: no limit): esptool's sync fails above
 brownout the supply dips during a flash write: the image's first sector is lost, the chip resets into
          "no firmware" (only a reflash brings it back)
-netcut   the board's network link goes down (network = "netns" and "tap" boards)
+netcut   the board's network link goes down (network = "netns" boards and boards built from source)
 netup    ... and comes back
 
 Each is reachable in-process (`inject(board, ...)`) and, for boards served by
@@ -54,8 +54,8 @@ def inject(board, fault: str, arg: float = 0) -> None:
     elif fault in ("netcut", "netup"):
         link = board.netns or board.tap
         if link is None:
-            raise HilError("the board shares the host's network; netcut needs network = \"netns\" or \"tap\"",
-                           board=board.id)
+            raise HilError("the board shares the host's network; netcut needs network = \"netns\" "
+                           "or a board built from source", board=board.id)
         link.cut() if fault == "netcut" else link.restore()
     else:
         raise HilError(f"unknown fault {fault!r}", hint=f"one of {', '.join(FAULTS)}")

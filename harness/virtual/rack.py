@@ -29,7 +29,7 @@ class VirtualRack:
 
     def __init__(self, specs: list[BoardSpec], workdir: Path | None = None, blank: bool = False,
                  source: Recipe | None = None, pty: bool = False):
-        """`source`: run boards built from a MicroPython tree (lwIP on a TAP) instead of the PyPI port.
+        """`source`: run boards built from a MicroPython tree (lwIP on a TAP, on Wi-Fi) instead of the PyPI port.
 
         `pty`: each board's UART on a pty too, for tools that open device paths (upstream's pyboard.py).
         """
@@ -67,9 +67,10 @@ class VirtualRack:
         return str(firmware.binary)
 
     def _network(self, spec: BoardSpec) -> Network:
-        """Source-built boards have lwIP on a TAP; the PyPI port uses this host's stack or a veth namespace."""
+        """Source-built boards are on Wi-Fi (lwIP on a TAP, joined to the rack's access point: esp_hil.virtual.radio);
+        the PyPI port uses this host's stack or a veth namespace."""
         if self._source is not None:
-            return Network.TAP
+            return Network.WIFI
         return Network.NETNS if spec.network == Network.NETNS else Network.HOST
 
     def inventory(self) -> Inventory:

@@ -3,6 +3,7 @@
 // lwIP's Ethernet frames go through a TAP device that esp-hil opened in a network
 // namespace of the board's own; its descriptor and the board's address come in the
 // environment (HIL_TAP_FD, HIL_TAP_IP, HIL_TAP_NETMASK, HIL_TAP_GW, HIL_TAP_MAC).
+// The link is the radio of the Wi-Fi station in hil_wifi.c: up only while it has joined.
 //
 // Scheduling is ESP8266's: lwIP runs only when MicroPython yields. Frames are
 // taken in and lwIP's timers run in hil_lwip_poll(), which MicroPython calls from
@@ -121,8 +122,9 @@ static void env_mac(const char *name, uint8_t *mac) {
     }
 }
 
-// Runs before main(): the link is up before the first line of Python, as on a board whose Wi-Fi came up.
-__attribute__((constructor)) static void tap_link_up(void) {
+// Runs before main(): the interface exists before the first line of Python; its link is the
+// Wi-Fi station's (hil_wifi.c), down until the station has joined the access point.
+__attribute__((constructor)) static void tap_start(void) {
     const char *fd = getenv("HIL_TAP_FD");
     if (fd == NULL) {
         return;  // no link: sockets exist, but nothing routes
@@ -138,8 +140,19 @@ __attribute__((constructor)) static void tap_link_up(void) {
     env_mac("HIL_TAP_MAC", tap_netif.hwaddr);
     netif_add(&tap_netif, &ip, &mask, &gw, NULL, tap_netif_init, ethernet_input);
     netif_set_default(&tap_netif);
-    netif_set_link_up(&tap_netif);
     netif_set_up(&tap_netif);
+    hil_wifi_boot();
+}
+
+void hil_link(bool up) {
+    if (tap_fd < 0) {
+        return;
+    }
+    if (up) {
+        netif_set_link_up(&tap_netif);
+    } else {
+        netif_set_link_down(&tap_netif);
+    }
 }
 
 void hil_lwip_poll(void) {
@@ -153,6 +166,9 @@ void hil_lwip_poll(void) {
         if (n <= 0) {
             break;
         }
+        if (!netif_is_link_up(&tap_netif)) {
+            continue;  // no access point joined: the radio hears nothing
+        }
         struct pbuf *p = pbuf_alloc(PBUF_RAW, n, PBUF_POOL);
         if (p == NULL) {
             break;  // out of pbufs: the frame is dropped, as a board's driver drops it
@@ -162,6 +178,7 @@ void hil_lwip_poll(void) {
             pbuf_free(p);
         }
     }
+    hil_wifi_poll();
     sys_check_timeouts();
     in_poll = false;
 }
@@ -291,11 +308,6 @@ static mp_obj_t hilnet_ifconfig(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(hilnet_ifconfig_obj, hilnet_ifconfig);
 
-static mp_obj_t hilnet_isconnected(void) {
-    return mp_obj_new_bool(tap_fd >= 0 && netif_is_up(&tap_netif) && netif_is_link_up(&tap_netif));
-}
-static MP_DEFINE_CONST_FUN_OBJ_0(hilnet_isconnected_obj, hilnet_isconnected);
-
 static mp_obj_t hilnet_config(mp_obj_t key) {
     if (mp_obj_str_get_qstr(key) == MP_QSTR_mac) {
         return mp_obj_new_bytes(tap_netif.hwaddr, ETH_HWADDR_LEN);
@@ -319,7 +331,6 @@ static const mp_rom_map_elem_t hilnet_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_build), MP_ROM_PTR(&hilnet_build_obj) },
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__hilnet) },
     { MP_ROM_QSTR(MP_QSTR_ifconfig), MP_ROM_PTR(&hilnet_ifconfig_obj) },
-    { MP_ROM_QSTR(MP_QSTR_isconnected), MP_ROM_PTR(&hilnet_isconnected_obj) },
     { MP_ROM_QSTR(MP_QSTR_config), MP_ROM_PTR(&hilnet_config_obj) },
 };
 static MP_DEFINE_CONST_DICT(hilnet_globals, hilnet_globals_table);

@@ -204,8 +204,7 @@ class Board:
             self._job = None
             self.transport.in_raw_repl = False
             self.transcript.note(f"reset: {line}")
-            if line != rawrepl.SOFT_REBOOT:  # a panic, a watchdog, a brown-out: the chip reset
-                self._forget_network()
+            self._forget_network_if_chip_reset(line)
             raise BoardReset(line, board=self.id)
 
     # --- files ----------------------------------------------------------------------
@@ -249,10 +248,12 @@ class Board:
     def _drain(self, quiet: float = 0.25, limit: float = 3.0) -> None:
         serial = self.port
         start = last = time.monotonic()
+        drained = b""
         try:
             while time.monotonic() - last < quiet and time.monotonic() - start < limit:
                 if serial.in_waiting:
-                    serial.read(serial.in_waiting)
+                    drained += serial.read(serial.in_waiting)
+                    self._forget_network_if_chip_reset(rawrepl.reset_line(drained))  # what ran ended in a panic
                     last = time.monotonic()
                 else:
                     time.sleep(0.02)
@@ -339,6 +340,12 @@ class Board:
             return self.transport.read_until(1, ESP8266_NO_IMAGE, timeout=1, timeout_overall=3)
         finally:
             port.baudrate = self.spec.baud
+
+    def _forget_network_if_chip_reset(self, reset_line: str | None) -> None:
+        """A reset the board reported by itself (a panic's `Rebooting...`, the ROM, the banner) is a chip reset,
+        as a hard reset is; MicroPython's soft reboot is not."""
+        if reset_line is not None and reset_line != rawrepl.SOFT_REBOOT:
+            self._forget_network()
 
     def _forget_network(self) -> None:
         """After a reset the chip's network is not what it was (an ESP32 comes up with Wi-Fi off):

@@ -11,7 +11,9 @@ the deadline comes, where mpremote sleeps 10 ms whenever no byte is waiting.
 from __future__ import annotations
 
 import socket
+import struct
 import time
+from collections.abc import Iterable
 from typing import Any, Callable
 
 import serial
@@ -36,7 +38,10 @@ class Rfc2217Port(serial.rfc2217.Serial):
     the timeout around every command whose timeout differs from the last (SYNC, each
     block of a ROM flash read, each block it writes), and assigns the baud rate and
     DTR/RTS values the line already has. Here a timeout is only stored, and a baud
-    rate, framing or modem line is sent when it differs from what the remote has.
+    rate, framing or modem line is sent when it differs from what the remote has, and
+    the answer is awaited in 1 ms polls. A write timeout, which pyserial's client
+    refuses (esptool sets one on every loader, then clears it), is refused without
+    forgetting what the line has.
     """
 
     def open(self) -> None:
@@ -45,12 +50,38 @@ class Rfc2217Port(serial.rfc2217.Serial):
         super().open()
 
     def _reconfigure_port(self) -> None:
+        if self._write_timeout is not None:  # esptool sets one on every loader, then clears it when refused
+            raise NotImplementedError("write_timeout is currently not supported")  # pyserial's refusal, no round trip
         line = (self._baudrate, self._bytesize, self._parity, self._stopbits, self._rtscts, self._xonxoff)
-        if line == self._remote_line and self._write_timeout is None:  # pyserial refuses a write timeout
+        if line == self._remote_line:
             return
         self._remote_line = None  # unknown until the remote acknowledges
-        super()._reconfigure_port()
+        if self._rtscts or self._xonxoff or self._ignore_set_control_answer:
+            super()._reconfigure_port()  # pyserial's own negotiation, in 50 ms polls
+        else:
+            self._negotiate_line()
         self._remote_line = line
+
+    def _negotiate_line(self) -> None:
+        """The line settings, then no flow control: each sent, then awaited in 1 ms polls, not pyserial's 50 ms."""
+        settings = self._rfc2217_port_settings
+        settings["baudrate"].set(struct.pack("!I", self._baudrate))
+        settings["datasize"].set(struct.pack("!B", self._bytesize))
+        settings["parity"].set(struct.pack("!B", serial.rfc2217.RFC2217_PARITY_MAP[self._parity]))
+        settings["stopsize"].set(struct.pack("!B", serial.rfc2217.RFC2217_STOPBIT_MAP[self._stopbits]))
+        self._await(settings.values(), "the line settings")
+        control = self._rfc2217_options["control"]
+        control.set(serial.rfc2217.SET_CONTROL_USE_NO_FLOW_CONTROL)
+        self._await([control], "no flow control")
+
+    def _await(self, items: Iterable[Any], what: str) -> None:
+        """Wait for the remote's answers in 1 ms polls (pyserial polls every 50 ms)."""
+        items = list(items)
+        deadline = time.monotonic() + self._network_timeout
+        while not all(item.is_ready() for item in items):  # is_ready raises when the remote refuses
+            if time.monotonic() > deadline:
+                raise serial.SerialException(f"the rack host did not acknowledge {what}")
+            time.sleep(0.001)
 
     def _update_dtr_state(self) -> None:
         self._send_line("dtr", self._dtr_state, super()._update_dtr_state)
@@ -66,11 +97,7 @@ class Rfc2217Port(serial.rfc2217.Serial):
         """
         item = self._rfc2217_options["purge"]
         item.set(value)
-        deadline = time.monotonic() + self._network_timeout
-        while not item.is_ready():
-            if time.monotonic() > deadline:
-                raise serial.SerialException(f"timeout while waiting for option {item.name!r}")
-            time.sleep(0.001)
+        self._await([item], "the purge")
 
     def close(self) -> None:
         """Close once the rack host has let go, instead of pyserial's fixed 0.3 s pause after closing.

@@ -116,3 +116,12 @@ def test_a_closed_port_can_be_opened_again_at_once(server, line):
         assert "dtr" in line.applied  # the server took this client's settings
     finally:
         port.close()
+
+
+def test_a_refused_write_timeout_and_its_undoing_send_nothing(line, port):
+    """esptool's loader sets a write timeout on every port it is given and clears it when refused."""
+    line.applied.clear()
+    with pytest.raises(NotImplementedError):
+        port.write_timeout = 1.0
+    port.write_timeout = None
+    assert _settled(line, port) == []

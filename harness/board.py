@@ -231,7 +231,7 @@ class Board:
         self._job = None
         self._enter_raw(soft_reset=True, timeout=timeout)
 
-    def interrupt(self, timeout: float = 3.0) -> None:
+    def interrupt(self, timeout: float = 10.0) -> None:
         """Ctrl-C whatever runs and get the raw REPL prompt back.
 
         Also how a session resynchronises after another one (WebREPL beside the UART)
@@ -242,7 +242,7 @@ class Board:
         self._job = None
         with self.transport.within(timeout):
             self.port.write(BREAK)
-            self._drain(limit=timeout)
+            self._drain(limit=timeout / 2)  # the raw REPL's entry keeps the other half, on a loaded host too
             self._enter_raw(soft_reset=False, timeout=timeout)
 
     def _drain(self, quiet: float = 0.25, limit: float = 3.0) -> None:

@@ -21,7 +21,7 @@ Rung = tuple[Step, Callable[[], None]]
 
 def ladder(board: Board, reflash: Callable[[], None] | None = None) -> list[Rung]:
     steps: list[Rung] = [
-        (Step.INTERRUPT, lambda: board.interrupt(timeout=3)),
+        (Step.INTERRUPT, lambda: board.interrupt(timeout=6)),
         (Step.SOFT_RESET, lambda: board.soft_reset(timeout=5)),
     ]
     if board.spec.reset.wired:

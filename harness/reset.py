@@ -107,8 +107,11 @@ class NativeUsb(ResetMethod, ABC):
 class UsbJtag(NativeUsb):
     """USB-Serial/JTAG (C3, C6): the peripheral maps RTS to the chip reset, held 0.2 s as esptool does.
 
-    The peripheral resets with the chip, so the port drops off USB: the session waits
-    for its path to come back (`Board.hard_reset`) rather than reading the dead handle.
+    The peripheral resets with the chip, so the port drops off USB while the reset is
+    asserted: the release may meet a handle that is gone (Linux fails the modem-line
+    ioctls of a hung-up tty with EIO), which is the reset taking effect, as esptool's
+    reset loop takes it. The session then waits for the path to come back
+    (`Board.hard_reset`) rather than reading the dead handle.
     """
 
     name = "usb-jtag"
@@ -119,7 +122,10 @@ class UsbJtag(NativeUsb):
         port.dtr = False
         port.rts = True
         time.sleep(0.2)
-        port.rts = False
+        try:
+            port.rts = False
+        except OSError:  # pyserial's SerialException is one
+            pass  # the device left the bus: the chip is resetting
 
 
 class UsbCdc(NativeUsb):

@@ -53,6 +53,8 @@ class Handle:
         self.reads_after_death = 0
 
     def __setattr__(self, name: str, value) -> None:
+        if name in ("dtr", "rts") and getattr(self, "dead", False):
+            raise OSError(5, "Input/output error")  # Linux's hung-up tty: the modem-line ioctls fail too
         object.__setattr__(self, name, value)
         if name == "rts" and value and not self.dtr:
             self._device.reset()

@@ -55,9 +55,14 @@ def find_micropython() -> str:
 
 # PyPI's unix port is an extension module; its console script only calls it. Started
 # directly (no site, no console script) it is up in 10 ms instead of 40, and a virtual
-# board restarts it on every soft reset.
+# board restarts it on every soft reset. Python's own SIGINT handler is set aside first:
+# a Ctrl-C that reached the process before the port installed its handler (a session
+# breaking in while the board starts) would otherwise wait as a KeyboardInterrupt and
+# kill the process by SIGINT when run_main returns, so `sys.exit()` read as a crash. The
+# port sets SIGINT itself from then on (its handler while code runs, SIG_DFL otherwise).
 _CONSOLE_SCRIPT = "from micropython_unix import main"
-_DIRECT = "import sys; sys.path.insert(0, {folder!r}); from micropython_run import run_main; sys.exit(run_main(sys.argv[1:]))"
+_DIRECT = ("import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); sys.path.insert(0, {folder!r}); "
+           "from micropython_run import run_main; sys.exit(run_main(sys.argv[1:]))")
 
 
 @functools.cache

@@ -22,6 +22,20 @@ def test_pypis_console_script_is_started_without_itself():
     assert done.stdout.split() == ["2", "micropython"]
 
 
+def test_a_ctrl_c_while_the_port_starts_does_not_kill_it_at_its_exit():
+    """A SIGINT before the port has its own handler must not wait in Python and end `sys.exit()` as a crash."""
+    binary = find_micropython()
+    argv = list(command(binary))
+    if len(argv) < 5 or "-c" not in argv:
+        pytest.skip(f"{binary} is started as it is")
+    code = argv.index("-c") + 1
+    argv[code] = argv[code].replace("from micropython_run", "import os; os.kill(os.getpid(), signal.SIGINT); "
+                                    "from micropython_run")  # as a Ctrl-C through the pty would, at that moment
+    done = subprocess.run(argv, input="import sys\nprint('up')\nsys.exit()\n", capture_output=True, text=True,
+                          timeout=30)
+    assert (done.returncode, done.stdout.split()) == (0, ["up"]), done.stderr
+
+
 def test_any_other_binary_is_started_as_it_is(tmp_path):
     own = tmp_path / "micropython"
     own.write_text("#!/bin/sh\nexec true\n")

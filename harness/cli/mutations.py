@@ -40,10 +40,9 @@ class Outcome:
     def verdict(self) -> str:
         if not self.ran:
             return "no test ran"
-        collateral = set(self.failed) - set(self.guards) - set(self.also)
+        missed, collateral = mutations.judge(self.guards, self.also, set(self.failed))
         if collateral:
             return "collateral: " + ", ".join(sorted(collateral))
-        missed = set(self.guards) - set(self.failed)
         if missed:
             return "missed by " + ", ".join(sorted(missed))
         return "caught" if self.guards else "all pass"

@@ -35,6 +35,11 @@ class Edit:
         return cls(anchor, anchor + text)
 
 
+def judge(guards: tuple[str, ...], also: tuple[str, ...], failed: set[str]) -> tuple[set[str], set[str]]:
+    """(missed, collateral): the guarding modules that passed, and the failed ones nothing expected to fail."""
+    return set(guards) - failed, failed - set(guards) - set(also)
+
+
 @dataclass(frozen=True)
 class Mutation:
     name: str
@@ -46,7 +51,8 @@ class Mutation:
 
     def caught(self, failed: set[str]) -> bool:
         """Every module it guards failed, and no module that has nothing to do with it."""
-        return set(self.guards) <= failed <= set(self.guards) | set(self.also)
+        missed, collateral = judge(self.guards, self.also, failed)
+        return not missed and not collateral
 
     @property
     def patch_id(self) -> str:

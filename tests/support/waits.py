@@ -1,4 +1,4 @@
-"""How long a board session waits: seen from the port, and cut short where no wait can end well.
+"""How long a board session waits: seen from the port, and cut short where no wait can end well (`short_ladder`).
 
 `PortWaits` sits under a session's recording, where the pyserial port was: every read
 that got nothing is a wait the session allowed itself, for as long as the port's
@@ -10,12 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from esp_hil import recovery
+from esp_hil.recoveries import Step
 
-def short_waits_for_a_silent_board(monkeypatch: Any, board: Any) -> None:
-    """A board that cannot answer fails the interrupt and soft reset steps at any timeout: wait 0.5 s, not 3 and 5."""
-    for name in ("interrupt", "soft_reset"):
-        step = getattr(type(board), name)
-        monkeypatch.setattr(board, name, lambda timeout=0.0, step=step: step(board, timeout=0.5))
+
+_LADDER = recovery.ladder
+
+
+def short_ladder(board: Any, reflash: Any = None) -> list:
+    """The recovery ladder with the waits that cannot end well cut short: a board that does not answer
+    fails the interrupt and soft reset rungs at any timeout (0.5 s, not 6 and 5), and a port gone for
+    good does not come back in 20 s more than in 1. Put in place of `esp_hil.recovery.ladder`."""
+    short = {Step.INTERRUPT: lambda: board.interrupt(timeout=0.5), Step.SOFT_RESET: lambda: board.soft_reset(timeout=0.5),
+             Step.REOPEN: lambda: board.reopen(wait=1)}
+    return [(name, short.get(name, step)) for name, step in _LADDER(board, reflash)]
+
+
+def use_short_ladder(monkeypatch: Any) -> None:
+    """`short_ladder` as the recovery ladder, for the rest of the test."""
+    monkeypatch.setattr(recovery, "ladder", short_ladder)
 
 
 class PortWaits:

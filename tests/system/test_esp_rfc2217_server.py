@@ -22,7 +22,7 @@ from esp_hil.recovery import recover
 from esp_hil.virtual import faults, server
 from esp_hil.virtual.rack import VirtualRack, specs_for
 from esp_hil.virtual.testimage import build
-from tests.support.waits import short_waits_for_a_silent_board
+from tests.support.waits import use_short_ladder
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_the_ladders_reflash_brings_the_board_back(served, tmp_path, monkeypatch
     board = Board.open(spec)
     try:
         faults.inject(vboard, "brownout")  # the image's first sector is gone: "no firmware" until a reflash
-        short_waits_for_a_silent_board(monkeypatch, board)
+        use_short_ladder(monkeypatch)
         recovery = recover(board, lambda: Flasher(spec).flash(fw, data, force=True))
         assert recovery.step is Step.REFLASH
         assert board.exec("print(4)") == "4\n"

@@ -12,7 +12,7 @@ from esp_hil.errors import BoardLost, BoardTimeout, HilError
 from esp_hil.recoveries import Outcome, Step
 from esp_hil.recovery import recover
 from esp_hil.virtual import faults
-from tests.support.waits import PortWaits, short_waits_for_a_silent_board
+from tests.support.waits import PortWaits, use_short_ladder
 
 
 def test_killed_interpreter_reboots_and_interrupt_is_enough(session, vboard):
@@ -28,7 +28,7 @@ def test_hung_interpreter_needs_a_hard_reset(session, vboard, monkeypatch):
     Measured by what the session asks of the port, not by a clock: the reads that got
     nothing were allowed, together, no more than the caller's second.
     """
-    short_waits_for_a_silent_board(monkeypatch, session)
+    use_short_ladder(monkeypatch)
     waits = PortWaits.under(session, monkeypatch)
     faults.inject(vboard, "hang")
     with pytest.raises(BoardTimeout) as info:
@@ -86,8 +86,7 @@ def test_board_that_never_comes_back_is_quarantined(session, vboard, monkeypatch
 
 def test_a_quarantine_names_what_the_board_itself_said(session, vboard, monkeypatch):
     faults.inject(vboard, "brownout")  # the board resets into "no firmware"; the steps after that time out
-    short_waits_for_a_silent_board(monkeypatch, session)
-    monkeypatch.setattr(session, "reopen", lambda wait=20: type(session).reopen(session, wait=1))
+    use_short_ladder(monkeypatch)
     with pytest.raises(BoardLost) as info:
         recover(session)
     assert str(info.value).startswith("board 'virtual-esp32-1': quarantined: no firmware: the boot ROM found no "

@@ -13,7 +13,7 @@ import serial
 from esp_hil.recoveries import Step
 from esp_hil.recovery import recover
 from esp_hil.virtual import faults
-from tests.support.waits import short_waits_for_a_silent_board
+from tests.support.waits import use_short_ladder
 
 LOOP = "import time\nprint('main.py: looping')\nwhile True:\n    time.sleep(0.1)\n"
 
@@ -55,6 +55,6 @@ def test_the_board_session_gets_past_a_looping_main_py_after_a_hard_reset(sessio
 def test_the_ladders_hard_reset_step_brings_such_a_board_back(session, vboard, monkeypatch):
     (vboard.sandbox / "main.py").write_text(LOOP)
     faults.inject(vboard, "hang")
-    short_waits_for_a_silent_board(monkeypatch, session)
+    use_short_ladder(monkeypatch)
     assert recover(session).step is Step.HARD_RESET
     assert session.exec("print(5)") == "5\n"

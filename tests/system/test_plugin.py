@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 TESTS = '''
@@ -103,24 +105,16 @@ def test_step(board, n):
 '''
 
 
-# The run's side of the ladder's waits that cannot end well: a board that does not answer fails the
-# interrupt and soft reset steps at any timeout (0.5 s, not 3 and 5), and a port gone for good does
-# not come back in 20 s more than in 1. test_faults and test_board_session cover those waits themselves.
-SHORT_LADDER = '''
+# The run's ladder without the waits that cannot end well (tests.support.waits.short_ladder, as the in-process
+# recovery tests use it); test_faults and test_board_session cover those waits themselves.
+SHORT_LADDER = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
 from esp_hil import recovery
-from esp_hil.recoveries import Step
+from tests.support.waits import short_ladder
 
-_ladder = recovery.ladder
-
-
-def ladder(board, reflash=None):
-    short = {Step.INTERRUPT: lambda: board.interrupt(timeout=0.5), Step.SOFT_RESET: lambda: board.soft_reset(timeout=0.5),
-             Step.REOPEN: lambda: board.reopen(wait=1)}
-    return [(name, short.get(name, step)) for name, step in _ladder(board, reflash)]
-
-
-recovery.ladder = ladder
-'''
+recovery.ladder = short_ladder
+"""
 
 
 def test_a_lost_board_is_quarantined_and_the_others_carry_on(pytester, tmp_path):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import socketserver
 import tempfile
 import threading
 from pathlib import Path
@@ -76,33 +75,51 @@ def _served(url: str) -> list[Path]:
 
 
 class FaultControl:
-    """A Unix socket accepting `FAULT [ARG]` lines for one board."""
+    """A Unix socket accepting `FAULT [ARG]` lines for one board.
+
+    Its own accept loop rather than socketserver's: `serve_forever` notices a shutdown
+    only at its next half-second poll, and every rack (one per xdist worker) paid that
+    on the way out of every run.
+    """
 
     def __init__(self, board):
         self.path = control_path(board.url)
         self.path.unlink(missing_ok=True)
-        handler = type("Handler", (socketserver.StreamRequestHandler,), {"handle": _handler(board)})
-        self._server = socketserver.ThreadingUnixStreamServer(str(self.path), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name=f"faults-{board.id}")
+        self._board = board
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(str(self.path))
+        self._listener.listen()
+        self._thread = threading.Thread(target=self._serve, daemon=True, name=f"faults-{board.id}")
 
     def start(self) -> None:
         self._thread.start()
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() at once (EINVAL)
+        except OSError:
+            pass
+        self._listener.close()
+        self._thread.join(timeout=2)
         self.path.unlink(missing_ok=True)
 
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._handle, args=(conn,), daemon=True, name="fault").start()
 
-def _handler(board):
-    def handle(self) -> None:
-        words = self.rfile.readline().decode().split()
-        try:
-            inject(board, words[0] if words else "", float(words[1]) if len(words) > 1 else 0)
-            self.wfile.write(b"ok\n")
-        except (HilError, ValueError) as exc:
-            self.wfile.write(f"error: {exc}\n".encode())
-    return handle
+    def _handle(self, conn: socket.socket) -> None:
+        """One request: a fault may take a while (vanish), so each has its own thread."""
+        with conn, conn.makefile("rwb") as stream:
+            words = stream.readline().decode().split()
+            try:
+                inject(self._board, words[0] if words else "", float(words[1]) if len(words) > 1 else 0)
+                stream.write(b"ok\n")
+            except (HilError, ValueError) as exc:
+                stream.write(f"error: {exc}\n".encode())
 
 
 def send(url: str, fault: str, arg: float = 0) -> None:

@@ -199,3 +199,17 @@ def _download_port(entry: dict, method: ResetMethod, where: str) -> None:
 def bench(port: str, chip: str) -> Inventory:
     """An inventory of one board given on the command line (--hil-port/--hil-chip)."""
     return parse({"board": [{"id": "bench", "port": port, "chip": chip}]}, source="--hil-port")
+
+
+def to_toml(inventory: Inventory) -> str:
+    """An inventory file for these boards: a rack writes its live one, a run hands its selection to a rack."""
+    lines = [f"# written by esp-hil from {inventory.source}; ports are live while the rack serving them runs", ""]
+    for b in inventory.boards:
+        tags = ", ".join(f'"{t}"' for t in b.tags)
+        lines += ["[[board]]", f'id = "{b.id}"', f'chip = "{b.chip}"', f'port = "{b.port}"',
+                  f"baud = {b.baud}", f'reset = "{b.reset}"', f'network = "{b.network}"',
+                  f'address = "{b.address}"', f'peer_sockets = "{b.peer_sockets}"',
+                  *([f'pty = "{b.pty}"'] if b.pty else []),
+                  *([f'port_server = "{b.port_server}"'] if b.port_server is not PortServer.SER2NET else []),
+                  f"tags = [{tags}]", "virtual = true", ""]
+    return "\n".join(lines)

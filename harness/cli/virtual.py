@@ -11,9 +11,10 @@ import threading
 from pathlib import Path
 
 from esp_hil import inventory
+from esp_hil.inventory import to_toml
 from esp_hil.virtual import faults, leftovers, lifetime
 from esp_hil.virtual.faults import FAULTS
-from esp_hil.virtual.rack import VirtualRack, specs_for, to_toml
+from esp_hil.virtual.rack import VirtualRack, specs_for
 from esp_hil.virtual.source.build import add_options as build_options
 from esp_hil.virtual.source.build import recipe_from
 

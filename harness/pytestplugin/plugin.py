@@ -21,7 +21,7 @@ from esp_hil.pytestplugin.keys import (BOARD_KEY, BOARD_PROP, INFO_PROP, POOL_KE
                                        TRANSCRIPT_KEY)
 from esp_hil.pytestplugin.notices import Notices
 from esp_hil.pytestplugin.reports import attach_transcript, outcome
-from esp_hil.pytestplugin.scheduling import BoardScheduling, share
+from esp_hil.pytestplugin.scheduling import share
 from esp_hil.spread import ANY_ID, Spread
 from esp_hil.virtual import radio
 from esp_hil.virtual.source.build import add_options as build_options
@@ -179,6 +179,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """Matrix mode under xdist: one worker at a time per board."""
     if config.getoption("--hil-mode") is not Spread.MATRIX:
         return None
+    from esp_hil.pytestplugin.board_scheduler import BoardScheduling
+
     return BoardScheduling(config, log, [b.id for b in config.stash[POOL_KEY].inventory.boards])
 
 

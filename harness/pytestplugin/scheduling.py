@@ -9,14 +9,11 @@ Each worker is handed its boards by the controller (`workerinput`) and holds the
 with leases; a worker without boards of its own waits for a free one.
 
 We do not use xdist's `--dist loadgroup`/`xdist_group`: on pytest 9.2 with xdist 3.8
-it does not group (pytest-xdist issue 1386). The scheduler below only overrides how
-a node id maps to a scope.
+it does not group (pytest-xdist issue 1386). Our scheduler (`board_scheduler`, loaded
+only by an xdist controller in matrix mode) only overrides how a node id maps to a scope.
 """
 
 from __future__ import annotations
-
-from xdist.scheduler import LoadScopeScheduling
-
 
 
 def board_of(nodeid: str, board_ids: list[str]) -> str | None:
@@ -29,18 +26,6 @@ def board_of(nodeid: str, board_ids: list[str]) -> str | None:
                 or f"-{board_id}-" in params:
             return board_id
     return None
-
-
-class BoardScheduling(LoadScopeScheduling):
-    """xdist load scheduling in which a board's tests form one scope (one worker at a time)."""
-
-    def __init__(self, config, log=None, board_ids: list[str] | None = None):
-        super().__init__(config, log)
-        self._board_ids = list(board_ids or [])
-
-    def _split_scope(self, nodeid: str) -> str:
-        board = board_of(nodeid, self._board_ids)
-        return f"board:{board}" if board else nodeid
 
 
 def share(board_ids: list[str], workers: int, index: int) -> list[str]:

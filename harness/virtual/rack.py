@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from esp_hil.errors import HilError
-from esp_hil.inventory import BoardSpec, Inventory, Network, PortServer
+from esp_hil.inventory import BoardSpec, Inventory, Network
 from esp_hil.virtual.board import VirtualBoard
 from esp_hil.virtual.faults import FaultControl
 from esp_hil.virtual.source.build import Recipe
@@ -123,15 +123,3 @@ def specs_for(chip: str, count: int, network: str = "host") -> list[BoardSpec]:
     return [BoardSpec(id=f"virtual-{chip}-{n}", chip=chip, virtual=True, network=network) for n in range(1, count + 1)]
 
 
-def to_toml(inventory: Inventory) -> str:
-    """An inventory file for these boards (ports are live only while the rack runs)."""
-    lines = [f"# written by `hil virtual` from {inventory.source}; ports are live while it runs", ""]
-    for b in inventory.boards:
-        tags = ", ".join(f'"{t}"' for t in b.tags)
-        lines += ["[[board]]", f'id = "{b.id}"', f'chip = "{b.chip}"', f'port = "{b.port}"',
-                  f"baud = {b.baud}", f'reset = "{b.reset}"', f'network = "{b.network}"',
-                  f'address = "{b.address}"', f'peer_sockets = "{b.peer_sockets}"',
-                  *([f'pty = "{b.pty}"'] if b.pty else []),
-                  *([f'port_server = "{b.port_server}"'] if b.port_server is not PortServer.SER2NET else []),
-                  f"tags = [{tags}]", "virtual = true", ""]
-    return "\n".join(lines)

@@ -13,14 +13,12 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from esp_hil import inventory
 from esp_hil.errors import HilError
-from esp_hil.inventory import Inventory
+from esp_hil.inventory import Inventory, to_toml
 from esp_hil.virtual import leftovers
 from esp_hil.virtual.source.build import Recipe
-from esp_hil.virtual.rack import to_toml
 
 START_TIMEOUT = 60.0
 

@@ -15,6 +15,7 @@ import ctypes.util
 import gc
 import json
 import os
+import sys
 import threading
 
 import pytest
@@ -56,6 +57,7 @@ def _soak_round(request: pytest.FixtureRequest, soak_round: int):
     yield
     if request.node.nodeid in _round_ends:
         _measured.setdefault("rss_kib", {})[soak_round] = _rss_kib(request.config)
+        _measured.setdefault("blocks", {})[soak_round] = sys.getallocatedblocks()  # after _rss_kib's gc
     if soak_round == 0:
         _measured["fds_first"] = len(os.listdir("/proc/self/fd"))
 

@@ -7,7 +7,8 @@ import time
 import serial
 
 from esp_hil import inventory
-from esp_hil.virtual.rack import VirtualRack, specs_for, to_toml
+from esp_hil.inventory import to_toml
+from esp_hil.virtual.rack import VirtualRack, specs_for
 
 
 def _answer(port: serial.Serial, line: bytes, until: bytes, timeout: float = 10) -> bytes:

@@ -18,7 +18,8 @@ from esp_hil.errors import BoardLost
 from esp_hil.inventory import BoardSpec
 from esp_hil.port import PortKind
 from esp_hil.reset import USB_CDC
-from esp_hil.virtual.rack import VirtualRack, to_toml
+from esp_hil.inventory import to_toml
+from esp_hil.virtual.rack import VirtualRack
 
 
 @pytest.fixture

@@ -374,6 +374,11 @@ class Board:
     def capabilities(self) -> Capabilities:
         return Capabilities.from_probe(ast.literal_eval(self.exec(PROBE).strip()))
 
+    @property
+    def probed(self) -> Capabilities | None:
+        """The capabilities if probed since the last reset that forgot them; None without asking the board."""
+        return self.__dict__.get("capabilities")
+
     def errno(self, name: str) -> int:
         """The board's own errno number for `name` (ESP8266 and ESP32 differ)."""
         return self.capabilities.errno[name]

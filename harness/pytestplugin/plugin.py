@@ -228,7 +228,7 @@ def _board_info(pool: BoardPool, board_id: str) -> dict:
     """What the results store keeps about a board: from the inventory and what the firmware said."""
     spec = pool.inventory.get(board_id)
     board = pool.opened(board_id)
-    caps = board.__dict__.get("capabilities") if board else None
+    caps = board.probed if board else None
     fw = pool.firmware[0] if pool.firmware else None
     return {"chip": spec.chip, "url": board.spec.url if board else spec.url, "virtual": spec.virtual,
             "firmware_version": caps.version if caps else None, "ran_on": caps.ran_on if caps else None,

@@ -273,6 +273,17 @@ class ResultsStore:
         rows = self._conn().execute("SELECT * FROM results WHERE run_id = ? ORDER BY finished, rowid", (run_id,))
         return [Result(**{**dict(row), "metrics": tuple(json.loads(row["metrics"] or "[]"))}) for row in rows]
 
+    def typical_durations(self, recent: int = 5000) -> dict[str, float]:
+        """Each test's mean duration (s) over the store's most recent results, by node id without parameters.
+
+        What a run needs to start its longest tests first (`esp_hil.pytestplugin.longest_first`).
+        """
+        rows = self._conn().execute("SELECT test_id, duration FROM results ORDER BY rowid DESC LIMIT ?", (recent,))
+        seen: dict[str, list[float]] = {}
+        for test_id, duration in rows:
+            seen.setdefault(test_id.split("[", 1)[0], []).append(duration)
+        return {test: sum(durations) / len(durations) for test, durations in seen.items()}
+
     def transcript(self, result: Result) -> str | None:
         """The transcript text, or None if there was none (or its file went missing)."""
         if not result.transcript:

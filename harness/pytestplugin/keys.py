@@ -21,6 +21,7 @@ BOARD_KEY = pytest.StashKey[str]()  # item: the board id the test runs on (its p
 TRANSCRIPT_KEY = pytest.StashKey[tuple]()  # item: (board, transcript mark) once the test holds its board
 RECOVERY_KEY = pytest.StashKey[dict]()  # item: the recovery that brought its board back (esp_hil.recovery.Recovery)
 UPSTREAM_KEY = pytest.StashKey[tuple]()  # config: the MicroPython test paths asked for, as its tree names them
+RECORDER = "hil-recorder"  # the plugin name the controller's recorder is registered under (its `store`)
 
 BOARD_PROP = "hil_board"        # the board id the test ran on
 INFO_PROP = "hil_board_info"    # chip, url, virtual, firmware version: what the report groups by

@@ -28,7 +28,8 @@ from esp_hil.virtual.source.build import add_options as build_options
 from esp_hil.virtual.source.build import recipe_from
 
 pytest_plugins = [f"esp_hil.pytestplugin.{name}" for name in (
-    "clean_reports", "recording", "summary", "upstream", "fixtures.boards", "fixtures.peers", "fixtures.webrepl")]
+    "clean_reports", "recording", "summary", "upstream", "longest_first", "fixtures.boards", "fixtures.peers",
+    "fixtures.webrepl")]
 _BOARD_FIXTURES = ("board", "net_board")
 # pyserial 3.5's RFC 2217 client uses threading's old names: not the user's to fix, wherever esp-hil runs
 _PYSERIAL_WARNINGS = ("ignore:setDaemon\\(\\) is deprecated:DeprecationWarning:serial.rfc2217",

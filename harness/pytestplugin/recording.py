@@ -26,7 +26,7 @@ import pytest
 
 from esp_hil import places
 from esp_hil.pytestplugin import reports
-from esp_hil.pytestplugin.keys import INFO_PROP, METRIC_PROP, PROBLEM_PROP, RECOVERY_PROP, UPSTREAM_KEY
+from esp_hil.pytestplugin.keys import INFO_PROP, METRIC_PROP, PROBLEM_PROP, RECORDER, RECOVERY_PROP, UPSTREAM_KEY
 from esp_hil.pool import Unavailable
 from esp_hil.recoveries import Recovery
 from esp_hil.results import Ending
@@ -47,7 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     path = Path(config.getoption("--hil-results") or places.results_db(config.invocation_params.dir))
     path.parent.mkdir(parents=True, exist_ok=True)
-    config.pluginmanager.register(Recorder(ResultsStore(path), config), "hil-recorder")
+    config.pluginmanager.register(Recorder(ResultsStore(path), config), RECORDER)
 
 
 class Recorder:

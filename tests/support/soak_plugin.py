@@ -20,6 +20,8 @@ import threading
 
 import pytest
 
+from esp_hil.pytestplugin.keys import RECORDER
+
 ROUNDS = int(os.environ.get("HIL_SOAK_ROUNDS", "20"))
 _measured: dict = {}
 _round_ends: set[str] = set()  # the last test of each round
@@ -32,7 +34,7 @@ def _rss_kib(config: pytest.Config) -> int:
     Python's unreachable cycles, glibc's free pages (it keeps them otherwise) and the
     results database's page cache (SQLite keeps up to 2 MB of the file's pages).
     """
-    recorder = config.pluginmanager.get_plugin("hil-recorder")
+    recorder = config.pluginmanager.get_plugin(RECORDER)
     if recorder is not None:
         recorder.store._conn().execute("PRAGMA shrink_memory")
     gc.collect()

@@ -6,7 +6,8 @@ answering: opened again before its later tests while that has cost less than
 REVIVAL_BUDGET seconds, so a port that comes back is used again). Its tests error
 with the reason instead of hanging the run; the other boards carry on. Virtual boards
 of the inventory are started (in a rack process of their own) the first time one is
-needed, so a run that touches no board starts none.
+needed, so a run that touches no board starts none; an any-mode run under xdist, whose
+tests all want boards, starts them all at once in one rack (`launch_rack`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Callable
 
@@ -23,7 +25,7 @@ from esp_hil.inventory import BoardSpec, Inventory
 from esp_hil.lease import Lease
 from esp_hil.linespeed import slow_line
 from esp_hil.port import PortKind
-from esp_hil.virtual.rack_process import RackProcess
+from esp_hil.virtual.rack_process import RackFiles, RackProcess
 
 if TYPE_CHECKING:
     from esp_hil.recoveries import Recovery
@@ -73,9 +75,10 @@ class BoardPool:
 
     def __init__(self, inventory: Inventory, lease_wait: float = 60.0, preferred: list[str] | None = None,
                  firmware: tuple | None = None, flash_mode: FlashPolicy = FlashPolicy.NEVER,
-                 source: Recipe | None = None,
+                 source: Recipe | None = None, rack: str | None = None,
                  say: Callable[[str], None] = print, steps: Callable[[str], None] | None = None):
         self.inventory = inventory
+        self._rack = RackFiles(Path(rack)) if rack else None  # the run's rack, started by the xdist controller
         self._source = source  # virtual boards built from a MicroPython tree, not the PyPI port
         self.firmware = firmware  # (Firmware, bytes) checked against the catalog, or None
         self._flash_mode = flash_mode
@@ -177,16 +180,33 @@ class BoardPool:
             self._mark(board_id, Unavailable.LOST, exc)
             raise BoardUnavailable(board_id, self.unavailable[board_id]) from None
 
+    def launch_rack(self) -> str | None:
+        """Start every virtual board of the run in one rack process, without waiting; its folder, for the workers.
+
+        An xdist controller of an any-mode run does this as it configures, so the
+        boards boot while its workers start, and once rather than once a worker.
+        """
+        virtual = [b for b in self.inventory.boards if b.virtual and not b.port]
+        if not virtual:
+            return None
+        rack = RackProcess(Inventory(self.inventory.source, virtual), source=self._source)
+        self._racks.append(rack)
+        rack.launch()
+        return str(rack.files.folder)
+
     def _resolve(self, spec: BoardSpec, wait: float) -> BoardSpec:
         """The live spec of a board: where its port is right now.
 
-        A virtual board is started on first use, in a rack process of its own (a
-        worker starts only the boards it drives). A labgrid place is acquired through
-        labgrid's coordinator, which locks it across hosts, and gives its RFC 2217 URL.
+        A virtual board is served by the run's rack (`launch_rack`) or, without one,
+        started on first use in a rack process of its own (a worker starts only the
+        boards it drives). A labgrid place is acquired through labgrid's
+        coordinator, which locks it across hosts, and gives its RFC 2217 URL.
         """
         if spec.id in self._live:
             return self._live[spec.id]
-        if spec.virtual and not spec.port:
+        if spec.virtual and not spec.port and self._rack is not None:
+            self._live.update({b.id: b for b in self._rack.wait().boards})
+        elif spec.virtual and not spec.port:
             rack = RackProcess(Inventory(self.inventory.source, [spec]), source=self._source)
             self._racks.append(rack)
             self._live[spec.id] = rack.start().boards[0]

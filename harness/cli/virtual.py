@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from esp_hil import inventory
+from esp_hil.errors import HilError
 from esp_hil.inventory import to_toml
 from esp_hil.virtual import faults, leftovers, lifetime
 from esp_hil.virtual.faults import FAULTS
@@ -63,7 +64,12 @@ def run(args: argparse.Namespace) -> int:
     source = recipe_from(args.micropython_src, args.micropython_revert, args.micropython_sanitize)
     rack = VirtualRack(specs, workdir=args.workdir, blank=args.blank, source=source, pty=args.pty)
     try:
-        live = rack.start()
+        try:
+            live = rack.start()
+        except HilError as exc:
+            if args.inventory_out:  # whoever waits for the boards stops waiting, with the reason in our log
+                args.inventory_out.with_suffix(".failed").write_text(f"{exc}\n")
+            raise
         if args.inventory_out:
             tmp = args.inventory_out.with_suffix(".tmp")
             tmp.write_text(to_toml(live))

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from esp_hil.pool import BoardPool
 
 POOL_KEY = pytest.StashKey["BoardPool"]()  # config: the run's boards
+RACK_KEY = pytest.StashKey["str | None"]()  # config (xdist controller, any mode): the folder of the run's rack
 BOARD_KEY = pytest.StashKey[str]()  # item: the board id the test runs on (its parameter), set at collection
 TRANSCRIPT_KEY = pytest.StashKey[tuple]()  # item: (board, transcript mark) once the test holds its board
 RECOVERY_KEY = pytest.StashKey[dict]()  # item: the recovery that brought its board back (esp_hil.recovery.Recovery)

@@ -17,8 +17,8 @@ from esp_hil import inventory, places, recoveries
 from esp_hil.errors import BoardReset, HilError
 from esp_hil.inventory import Inventory, Network
 from esp_hil.pool import BoardPool, FlashPolicy
-from esp_hil.pytestplugin.keys import (BOARD_KEY, BOARD_PROP, INFO_PROP, POOL_KEY, RECOVERY_KEY, RECOVERY_PROP,
-                                       TRANSCRIPT_KEY)
+from esp_hil.pytestplugin.keys import (BOARD_KEY, BOARD_PROP, INFO_PROP, POOL_KEY, RACK_KEY, RECOVERY_KEY,
+                                       RECOVERY_PROP, TRANSCRIPT_KEY)
 from esp_hil.pytestplugin.notices import Notices
 from esp_hil.pytestplugin.reports import attach_transcript, outcome
 from esp_hil.pytestplugin.scheduling import share
@@ -79,10 +79,12 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", {})
     notices = Notices(config)
     config.pluginmanager.register(notices, "hil-notices")
-    config.stash[POOL_KEY] = BoardPool(inv, lease_wait=config.getoption("--hil-lease-wait"),
-                                       preferred=workerinput.get("hil_boards"), firmware=firmware,
-                                       flash_mode=config.getoption("--hil-flash"), source=source, say=notices.say,
-                                       steps=notices.say if config.get_verbosity() > 0 else None)
+    pool = config.stash[POOL_KEY] = BoardPool(
+        inv, lease_wait=config.getoption("--hil-lease-wait"), preferred=workerinput.get("hil_boards"),
+        firmware=firmware, flash_mode=config.getoption("--hil-flash"), source=source, rack=workerinput.get("hil_rack"),
+        say=notices.say, steps=notices.say if config.get_verbosity() > 0 else None)
+    if _any_mode_controller(config):
+        config.stash[RACK_KEY] = pool.launch_rack()  # the boards boot while xdist starts the workers
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -187,11 +189,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
-    """Any mode under xdist: the controller hands each worker boards of its own."""
+    """Any mode under xdist: the controller hands each worker boards of its own, and the run's rack."""
     config = node.config
     ids = [b.id for b in config.stash[POOL_KEY].inventory.boards]
     index, count = int(node.gateway.id.removeprefix("gw")), int(config.getoption("numprocesses") or 1)
     node.workerinput["hil_boards"] = share(ids, count, index)
+    node.workerinput["hil_rack"] = config.stash.get(RACK_KEY, None)
+
+
+def _any_mode_controller(config: pytest.Config) -> bool:
+    """The controlling process of an any-mode run under xdist (not a worker, not a run without xdist)."""
+    return (config.getoption("--hil-mode") is Spread.ANY and not hasattr(config, "workerinput")
+            and config.getoption("dist", "no") != "no")
 
 
 @pytest.hookimpl(trylast=True)

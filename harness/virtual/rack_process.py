@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Callable
 
 from esp_hil import inventory
 from esp_hil.errors import HilError
@@ -23,40 +25,64 @@ from esp_hil.virtual.source.build import Recipe
 START_TIMEOUT = 60.0
 
 
+class RackFiles:
+    """A rack process's folder: its live boards, why it failed, its log. All a waiter needs, in any process.
+
+    An xdist controller starts the run's rack and its workers wait on these files
+    (`esp_hil.pool`), so the boards boot while the workers start.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.inventory = folder / "live.toml"
+        self.failed = folder / "live.failed"  # `hil virtual` writes why it could not start its boards
+        self.log = folder / "rack.log"
+
+    def wait(self, alive: Callable[[], bool] = lambda: True, timeout: float = START_TIMEOUT) -> Inventory:
+        """The live boards once the rack has written them; one line with the rack's last word if it cannot."""
+        deadline = time.monotonic() + timeout
+        while not self.inventory.exists():
+            if self.failed.exists() or not alive() or time.monotonic() > deadline:
+                said = self.log.read_text(errors="replace").strip().splitlines() if self.log.exists() else []
+                raise HilError(f"virtual boards did not start: {said[-1] if said else 'no output'}",
+                               hint="run `hil virtual` by hand to see why")
+            time.sleep(0.05)
+        return inventory.load(self.inventory)
+
+
 class RackProcess:
     """`hil virtual --inventory IN --inventory-out OUT` in the background."""
 
     def __init__(self, wanted: Inventory, source: Recipe | None = None):
-        self._dir = leftovers.owned_tempdir("rack")
+        self.files = RackFiles(leftovers.owned_tempdir("rack"))
         self._src = source.args() if source else []  # boards built from a MicroPython tree
-        self._source = self._dir / "selected.toml"
+        self._source = self.files.folder / "selected.toml"
         self._source.write_text(to_toml(Inventory(wanted.source, [b for b in wanted.boards if b.virtual])))
-        self.inventory_path = self._dir / "live.toml"
-        self._log = self._dir / "rack.log"
         self._proc: subprocess.Popen | None = None
         self._lifeline: int | None = None  # the write end of the rack's parent pipe: never written, closed by our exit
 
     def start(self) -> Inventory:
+        """Start the rack and wait for its boards."""
+        self.launch()
+        try:
+            return self.files.wait(alive=lambda: self._proc is not None and self._proc.poll() is None)
+        except HilError:
+            self.stop()
+            raise
+
+    def launch(self) -> None:
+        """Start the rack without waiting: `files.wait()`, here or in another process, waits for its boards."""
         reader, self._lifeline = os.pipe()
         try:
-            with open(self._log, "wb") as log:
+            with open(self.files.log, "wb") as log:
                 self._proc = subprocess.Popen(
                     [sys.executable, "-m", "esp_hil.cli", "virtual", "--inventory", str(self._source),
-                     "--inventory-out", str(self.inventory_path), "--parent-fd", str(reader), *self._src],
+                     "--inventory-out", str(self.files.inventory), "--parent-fd", str(reader), *self._src],
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(reader,),
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )
         finally:
             os.close(reader)
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self.inventory_path.exists():
-            if self._proc.poll() is not None or time.monotonic() > deadline:
-                reason = self._log.read_text(errors="replace").strip().splitlines()
-                self.stop()
-                raise HilError(f"virtual boards did not start: {reason[-1] if reason else 'no output'}",
-                               hint="run `hil virtual` by hand to see why")
-            time.sleep(0.05)
-        return inventory.load(self.inventory_path)
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -70,9 +96,9 @@ class RackProcess:
         if self._lifeline is not None:
             os.close(self._lifeline)
             self._lifeline = None
-        for path in (self.inventory_path, self._log, self._source):
+        for path in (self.files.inventory, self.files.failed, self.files.log, self._source):
             path.unlink(missing_ok=True)
         try:
-            self._dir.rmdir()
+            self.files.folder.rmdir()
         except OSError:
             pass

@@ -158,7 +158,7 @@ def _board(entry: dict, *, index: int, source: str) -> BoardSpec:
     for key in ("baud", "flash_baud"):
         if key in entry and (not isinstance(entry[key], int) or entry[key] <= 0):
             raise HilError(f"{where}: {key} must be a positive integer", hint=f"e.g. {key} = 115200")
-    server = _port_server(entry, where)
+    server = _port_server(entry, method, where)
     _download_port(entry, method, where)
     tags = entry.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -167,7 +167,7 @@ def _board(entry: dict, *, index: int, source: str) -> BoardSpec:
                         "network": Network(entry.get("network", Network.NONE))})
 
 
-def _port_server(entry: dict, where: str) -> PortServer:
+def _port_server(entry: dict, method: ResetMethod, where: str) -> PortServer:
     value = entry.get("port_server", PortServer.SER2NET)
     if value not in tuple(PortServer):
         raise HilError(f"{where}: port_server {value!r} is not one of {', '.join(PortServer)}",
@@ -181,6 +181,13 @@ def _port_server(entry: dict, where: str) -> PortServer:
             and IGNORE_SET_CONTROL not in port:
         raise HilError(f"{where}: esptool's esp_rfc2217_server answers no DTR/RTS change, so pyserial gives up "
                        "on opening the port", hint=f"write the URL the server prints: {port.split('?')[0]}?{IGNORE_SET_CONTROL}")
+    if server is PortServer.ESP_RFC2217_SERVER and method.re_enumerates:
+        # esptool 5's esp_rfc2217_server/__init__.py opens the device once, before its accept loop;
+        # ser2net opens it when a connection comes (ser2net(8))
+        raise HilError(f"{where}: esptool's esp_rfc2217_server opens its device once, and a board on its own USB "
+                       f"(reset = \"{method}\") comes back from its first reset as a tty the server never opens",
+                       hint="give the board's /dev/serial/by-id path on the host that runs the tests, or serve it "
+                            "with ser2net, which opens the device for each connection")
     return server
 
 

@@ -54,6 +54,8 @@ def test_default_virtual_inventory_loads():
     ('[[board]]\nchip = "esp32"\nport = "x"\n', "missing 'id'"),
     ('[[board]]\nid = "a"\nchip = "esp32"\nport = "x"\nreset = "button"\n', "reset 'button' is not one of"),
     ('[rack]\nname = "x"\n', "unknown top-level key(s)"),
+    ('[[board]]\nid = "a"\nchip = "esp32c3"\nport = "rfc2217://rack3:4002?ign_set_control"\nreset = "usb-jtag"\n'
+     'port_server = "esp_rfc2217_server"\n', "esp_rfc2217_server opens its device once"),
 ])
 def test_bad_inventory_is_one_clear_line(tmp_path, text, words):
     with pytest.raises(HilError) as info:

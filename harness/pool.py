@@ -15,8 +15,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
 from enum import Enum, StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from esp_hil.board import Board

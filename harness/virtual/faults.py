@@ -78,8 +78,8 @@ class FaultControl:
     """A Unix socket accepting `FAULT [ARG]` lines for one board.
 
     Its own accept loop rather than socketserver's: `serve_forever` notices a shutdown
-    only at its next half-second poll, and every rack (one per xdist worker) paid that
-    on the way out of every run.
+    only at its next half-second poll, and every rack process paid that on the way out
+    of every run.
     """
 
     def __init__(self, board):

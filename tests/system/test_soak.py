@@ -16,9 +16,11 @@ item keeps what it works out as it runs). Resident memory sees leaks below Pytho
 but also where pymalloc puts the same live objects: in the free room of pools an
 earlier import left, or in new 4 KiB pages. The same suite grew 16.7 KiB a round in a
 process that had imported esptool at start-up and 22 to 24 KiB once it no longer did
-(issue 17), with the same ~96 live objects a round; the bound allows for that. Measured without pytest's terminal reporter and log capture: they keep
-every report and each test's log records for the end of the run (some 2 KiB a test),
-which is pytest's memory, not the harness's.
+(issue 17), with the same ~96 live objects a round; the bound allows for that.
+
+Measured without pytest's terminal reporter and log capture: they keep every report
+and each test's log records for the end of the run (some 2 KiB a test), which is
+pytest's memory, not the harness's.
 Only the run's own are counted: other runs may share the host.
 """
 

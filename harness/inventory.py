@@ -86,6 +86,11 @@ class BoardSpec:
         """The pyserial URL (a by-id path is a URL too)."""
         return self.port
 
+    @property
+    def unstarted(self) -> bool:
+        """A virtual board no rack serves yet: the run starts it (a started one has its port)."""
+        return self.virtual and not self.port
+
 
 @dataclass
 class Inventory:

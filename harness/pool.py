@@ -186,7 +186,7 @@ class BoardPool:
         An xdist controller of an any-mode run does this as it configures, so the
         boards boot while its workers start, and once rather than once a worker.
         """
-        virtual = [b for b in self.inventory.boards if b.virtual and not b.port]
+        virtual = [b for b in self.inventory.boards if b.unstarted]
         if not virtual:
             return None
         rack = RackProcess(Inventory(self.inventory.source, virtual), source=self._source)
@@ -204,9 +204,9 @@ class BoardPool:
         """
         if spec.id in self._live:
             return self._live[spec.id]
-        if spec.virtual and not spec.port and self._rack is not None:
+        if spec.unstarted and self._rack is not None:
             self._live.update({b.id: b for b in self._rack.wait().boards})
-        elif spec.virtual and not spec.port:
+        elif spec.unstarted:
             rack = RackProcess(Inventory(self.inventory.source, [spec]), source=self._source)
             self._racks.append(rack)
             self._live[spec.id] = rack.start().boards[0]

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _row(spec: BoardSpec, probe: bool) -> list[str]:
-    if spec.virtual and not spec.port:
+    if spec.unstarted:
         return [spec.id, spec.chip, "(virtual, started on demand)", "-", "-"] + (["-"] * 3 if probe else [])
     reachable = _reachable(spec.url)
     holder = holder_of(spec.url)

@@ -16,6 +16,7 @@ from esp_hil.inventory import to_toml
 from esp_hil.virtual import faults, leftovers, lifetime
 from esp_hil.virtual.faults import FAULTS
 from esp_hil.virtual.rack import VirtualRack, specs_for
+from esp_hil.virtual.rack_process import failure_note
 from esp_hil.virtual.source.build import add_options as build_options
 from esp_hil.virtual.source.build import recipe_from
 
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             live = rack.start()
         except HilError as exc:
             if args.inventory_out:  # whoever waits for the boards stops waiting, with the reason in our log
-                args.inventory_out.with_suffix(".failed").write_text(f"{exc}\n")
+                failure_note(args.inventory_out).write_text(f"{exc}\n")
             raise
         if args.inventory_out:
             tmp = args.inventory_out.with_suffix(".tmp")

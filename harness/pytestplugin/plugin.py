@@ -127,7 +127,7 @@ def _source_build(config: pytest.Config, inv: Inventory):
     """
     recipe = recipe_from(config.getoption("--hil-micropython-src"), config.getoption("--hil-micropython-revert"),
                          config.getoption("--hil-micropython-sanitize"))
-    if recipe is None or hasattr(config, "workerinput") or not any(b.virtual and not b.port for b in inv.boards):
+    if recipe is None or hasattr(config, "workerinput") or not any(b.unstarted for b in inv.boards):
         return recipe
     from esp_hil.virtual.source.build import build
 

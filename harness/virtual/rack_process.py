@@ -25,6 +25,11 @@ from esp_hil.virtual.source.build import Recipe
 START_TIMEOUT = 60.0
 
 
+def failure_note(live_inventory: Path) -> Path:
+    """Where `hil virtual` writes why it could not start its boards: beside the live inventory it would have written."""
+    return live_inventory.with_suffix(".failed")
+
+
 class RackFiles:
     """A rack process's folder: its live boards, why it failed, its log. All a waiter needs, in any process.
 
@@ -35,7 +40,7 @@ class RackFiles:
     def __init__(self, folder: Path):
         self.folder = folder
         self.inventory = folder / "live.toml"
-        self.failed = folder / "live.failed"  # `hil virtual` writes why it could not start its boards
+        self.failed = failure_note(self.inventory)
         self.log = folder / "rack.log"
 
     def wait(self, alive: Callable[[], bool] = lambda: True, timeout: float = START_TIMEOUT) -> Inventory:

@@ -50,3 +50,13 @@ def test_transcript_lines_hold_no_form_of_a_secret(secret, monkeypatch):
     text = t.render()
     assert text.count("***") == 5, text
     assert not [form for form in leaked_forms(secret) if form in text]
+
+
+def test_a_secret_set_or_changed_after_a_look_is_masked_at_the_next(monkeypatch):
+    """The secrets in force are remembered between looks; any change to the environment is seen."""
+    monkeypatch.delenv("HIL_WIFI_PASSWORD", raising=False)
+    assert redact("pw hunter2") == "pw hunter2"
+    monkeypatch.setenv("HIL_WIFI_PASSWORD", "hunter2")
+    assert redact("pw hunter2") == "pw ***"
+    monkeypatch.setenv("HIL_WIFI_PASSWORD", "swordfish")  # same variables, one value changed
+    assert StreamRedactor().feed(b"pw hunter2 swordfish.") == b"pw hunter2 ***."

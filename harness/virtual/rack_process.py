@@ -5,16 +5,22 @@ xdist workers) only ever see RFC 2217 URLs, exactly as with a real rack. The rac
 process holds the read end of a pipe whose write end only this process holds:
 however this process dies, the rack sees the pipe close, shuts down, and removes
 this process's folder for it (`lifetime`, `leftovers`).
+
+The other way round, a rack that dies (SIGKILL, a segfault, the OOM killer) says
+nothing, and its parent does not reap it at once: whoever waits for its boards, in
+any process, asks the rack's lock file instead. The rack holds an exclusive lock on
+it from before it starts (taken for it, and inherited) until the kernel closes its
+last descriptor, however it ends.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
 from esp_hil import inventory
 from esp_hil.errors import HilError
@@ -42,17 +48,41 @@ class RackFiles:
         self.inventory = folder / "live.toml"
         self.failed = failure_note(self.inventory)
         self.log = folder / "rack.log"
+        self.lock = folder / "rack.lock"
 
-    def wait(self, alive: Callable[[], bool] = lambda: True, timeout: float = START_TIMEOUT) -> Inventory:
+    def wait(self, timeout: float = START_TIMEOUT) -> Inventory:
         """The live boards once the rack has written them; one line with the rack's last word if it cannot."""
         deadline = time.monotonic() + timeout
         while not self.inventory.exists():
-            if self.failed.exists() or not alive() or time.monotonic() > deadline:
+            if self.failed.exists() or not self.rack_alive():
                 said = self.log.read_text(errors="replace").strip().splitlines() if self.log.exists() else []
-                raise HilError(f"virtual boards did not start: {said[-1] if said else 'no output'}",
+                last = said[-1] if said else "the rack process ended without a word"
+                raise HilError(f"virtual boards did not start: {last}", hint="run `hil virtual` by hand to see why")
+            if time.monotonic() > deadline:
+                raise HilError(f"virtual boards did not start within {timeout:g} s",
                                hint="run `hil virtual` by hand to see why")
             time.sleep(0.05)
         return inventory.load(self.inventory)
+
+    def hold_lock(self) -> int:
+        """Lock the folder for a rack about to start; the descriptor is the rack's to inherit (`pass_fds`)."""
+        fd = os.open(self.lock, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
+    def rack_alive(self) -> bool:
+        """Whether the rack still holds its lock: the kernel lets go of it when the rack's last descriptor closes."""
+        try:
+            fd = os.open(self.lock, os.O_RDONLY)
+        except FileNotFoundError:
+            return False  # stopped and cleaned up, or never launched
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
 
 
 class RackProcess:
@@ -70,7 +100,7 @@ class RackProcess:
         """Start the rack and wait for its boards."""
         self.launch()
         try:
-            return self.files.wait(alive=lambda: self._proc is not None and self._proc.poll() is None)
+            return self.files.wait()
         except HilError:
             self.stop()
             raise
@@ -78,16 +108,18 @@ class RackProcess:
     def launch(self) -> None:
         """Start the rack without waiting: `files.wait()`, here or in another process, waits for its boards."""
         reader, self._lifeline = os.pipe()
+        lock = self.files.hold_lock()  # held by the rack alone once this process closes its copy
         try:
             with open(self.files.log, "wb") as log:
                 self._proc = subprocess.Popen(
                     [sys.executable, "-m", "esp_hil.cli", "virtual", "--inventory", str(self._source),
                      "--inventory-out", str(self.files.inventory), "--parent-fd", str(reader), *self._src],
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(reader,),
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=(reader, lock),
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )
         finally:
             os.close(reader)
+            os.close(lock)
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -101,7 +133,7 @@ class RackProcess:
         if self._lifeline is not None:
             os.close(self._lifeline)
             self._lifeline = None
-        for path in (self.files.inventory, self.files.failed, self.files.log, self._source):
+        for path in (self.files.inventory, self.files.failed, self.files.log, self.files.lock, self._source):
             path.unlink(missing_ok=True)
         try:
             self.files.folder.rmdir()

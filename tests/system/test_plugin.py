@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,24 @@ def test_virtual_default_rack_is_started_and_stopped(pytester):
     pytester.makefile(".toml", rack='[[board]]\nid = "v"\nchip = "esp32"\nvirtual = true\nnetwork = "host"\n')
     result = pytester.runpytest_subprocess("--hil-boards", "rack.toml")
     result.assert_outcomes(passed=1)
+
+
+def test_a_rack_that_dies_without_a_word_ends_every_worker_s_wait_at_once(pytester, monkeypatch):
+    """Under xdist the controller starts the rack and the workers wait on its files: a rack killed
+    while its boards boot (here by its own unix port, on its first run) is seen by its lock, not by a
+    timeout; each board is lost with one line."""
+    killer = pytester.path / "micropython"
+    killer.write_text(f"#!{sys.executable}\nimport os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n")
+    killer.chmod(0o755)
+    monkeypatch.setenv("HIL_MICROPYTHON", str(killer))
+    pytester.makepyfile(test_x="def test_a(board):\n    pass\n\ndef test_b(board):\n    pass\n")
+    boards = "".join(f'[[board]]\nid = "v{n}"\nchip = "esp32"\nvirtual = true\n' for n in (1, 2))
+    pytester.makefile(".toml", rack=boards)
+    result = pytester.runpytest_subprocess("--hil-boards", "rack.toml", "--hil-mode", "any", "-n", "2")
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret != 0
+    assert out.count("virtual boards did not start: the rack process ended without a word") == 2, out
+    assert "did not start within" not in out
 
 
 @pytest.mark.parametrize("args, words", [

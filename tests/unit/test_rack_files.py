@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +36,30 @@ def test_a_rack_that_failed_ends_the_wait_with_its_last_word(tmp_path):
 
 
 def test_a_rack_that_died_without_a_word_ends_the_wait_too(tmp_path):
-    with pytest.raises(HilError, match="did not start: no output"):
-        RackFiles(tmp_path).wait(alive=lambda: False, timeout=30)
+    """SIGKILLed and not reaped (a zombie): its lock is gone with its descriptors, whoever waits."""
+    files = RackFiles(tmp_path)
+    lock = files.hold_lock()
+    rack = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], pass_fds=(lock,))
+    os.close(lock)
+    try:
+        assert files.rack_alive()
+        rack.kill()
+        while Path(f"/proc/{rack.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            time.sleep(0.01)
+        assert not files.rack_alive()
+        with pytest.raises(HilError, match="did not start: the rack process ended without a word"):
+            files.wait(timeout=30)
+    finally:
+        rack.kill()
+        rack.wait()
+
+
+def test_a_live_rack_is_waited_for_until_the_timeout(tmp_path):
+    files = RackFiles(tmp_path)
+    lock = files.hold_lock()  # this process plays the rack
+    try:
+        with pytest.raises(HilError, match="did not start within 0.2 s"):
+            files.wait(timeout=0.2)
+    finally:
+        os.close(lock)
 

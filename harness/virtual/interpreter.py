@@ -13,7 +13,6 @@ import fcntl
 import functools
 import importlib.util
 import os
-import platform
 import shutil
 import signal
 import sys
@@ -31,7 +30,6 @@ from esp_hil.virtual import lifetime
 
 ENV_BINARY = "HIL_MICROPYTHON"
 CTRL_C = b"\x03"
-_READ_SYSCALL = {"x86_64": 0, "aarch64": 63}.get(platform.machine())
 
 
 def find_micropython() -> str:
@@ -138,13 +136,14 @@ class Interpreter:
     def write(self, data: bytes) -> None:
         """Bytes into the UART. Ctrl-C while code runs interrupts it, as a board's UART IRQ does.
 
-        The unix port leaves ISIG off while it runs raw-paste code, so the pty would
-        pass Ctrl-C as a byte; a board raises KeyboardInterrupt from the UART
-        interrupt whatever the REPL mode. We tell "code running" (a SIGINT handler
-        installed) from "waiting at the prompt" (blocked in read() on stdin). Between
-        the two, after code ends and before the next read, neither holds and a SIGINT
-        would kill the process: we wait for one of them, as a board's UART buffers a
-        byte that arrives while the REPL is busy.
+        MicroPython sets its tty raw while it waits at a prompt (ISIG off: Ctrl-C is a
+        byte) and back while code runs (ISIG on), and installs its SIGINT handler for the
+        run (shared/runtime/pyexec.c, ports/unix/unix_mphal.c). Raw-paste code runs with
+        the tty still raw, where the pty would pass Ctrl-C as a byte; a board raises
+        KeyboardInterrupt from the UART interrupt whatever the REPL mode, so a Ctrl-C is
+        a SIGINT whenever the handler is in. Just before and after a run neither holds
+        (ISIG on, no handler) and a Ctrl-C would kill the process: we wait for one of
+        them, as a board's UART buffers a byte that arrives while the REPL is busy.
         """
         if CTRL_C in data and self._code_running():
             self.signal(signal.SIGINT)
@@ -154,10 +153,10 @@ class Interpreter:
     def _code_running(self, settle: float = 0.5) -> bool:
         deadline = time.monotonic() + settle
         while True:
-            if self.waiting_for_input():
-                return False
             if self._catches_sigint():
                 return True
+            if not self._tty_signals():
+                return False  # at a prompt: the tty is raw
             if time.monotonic() > deadline:
                 return False  # neither: let the byte through, as the pty would
             time.sleep(0.001)
@@ -170,16 +169,20 @@ class Interpreter:
             return False
         return bool(int(caught, 16) & (1 << (signal.SIGINT - 1)))
 
-    def waiting_for_input(self) -> bool:
-        """True when the interpreter is blocked reading stdin (at a prompt, or input())."""
-        try:
-            with open(f"/proc/{self._proc.pid}/syscall") as f:
-                fields = f.read().split()
-        except OSError:
-            return True  # cannot tell: let the byte through, as the pty would
-        if _READ_SYSCALL is None or not fields or fields[0] == "running":
-            return False if fields and fields[0] == "running" else True
-        return fields[0] == str(_READ_SYSCALL) and fields[1] == "0x0"
+    def _tty_signals(self) -> bool:
+        """Whether the tty turns Ctrl-C into SIGINT (ISIG): the interpreter is not at a prompt.
+
+        The unix port reads stdin at its prompt with read() (the PyPI build) or waits in
+        select() beside its network (a build with lwIP on a TAP): the tty's mode, which
+        MicroPython sets itself, tells either. The master reads the pty's termios.
+        """
+        with self._fd_lock:
+            if self._closed:
+                return False
+            try:
+                return bool(termios.tcgetattr(self._master)[3] & termios.ISIG)
+            except termios.error:
+                return False
 
     def _write(self, data: bytes) -> None:
         if not data:

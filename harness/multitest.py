@@ -30,6 +30,7 @@ from typing import Callable, Protocol, Sequence
 
 from esp_hil.board import Board, DeviceError
 from esp_hil.errors import HilError
+from esp_hil.virtual import lifetime
 
 READ_TIMEOUT = 10.0  # an instance silent this long gets a TIMEOUT line, and the run stops
 _POLL = 0.01
@@ -172,8 +173,8 @@ class HostInstance:
         self.stop()
         # the test's folder is its cwd, but not a place to import from (tests/io would shadow io)
         script = "import sys\nsys.path.remove('')\n\n" + code
-        self._proc = subprocess.Popen([*self.argv, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, cwd=self.cwd, env=self.env)
+        self._proc = lifetime.popen([*self.argv, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, cwd=self.cwd, env=self.env)  # dies with the run
         self._buf, self._eof = b"", False
 
     def readline(self) -> tuple[str | None, str | None]:

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 from esp_hil.errors import HilError
+from esp_hil.virtual import leftovers, lifetime
 from esp_hil.virtual.source import mutations
 from esp_hil.virtual.source.build import Recipe, build
 
@@ -115,15 +116,29 @@ class SuiteRun:
 
 def run_suite(src: Path | str, *pytest_args: str, suite: str = "tests/hil", cwd: Path | None = None,
               env: dict[str, str] | None = None, timeout: float | None = None) -> SuiteRun:
-    """pytest `suite` on boards built from `src`, in a process of its own, with a results file of its own."""
-    with tempfile.TemporaryDirectory(prefix="hil-mutation-") as tmp:
-        junit = Path(tmp) / "junit.xml"
+    """pytest `suite` on boards built from `src`, in a process of its own, with a results file of its own.
+
+    The run dies with this process, and its folder names this process as its owner: a
+    `hil mutations` killed mid-suite leaves neither a suite running on nor, once the next
+    rack starts, a folder (`esp_hil.virtual.leftovers`).
+    """
+    tmp = leftovers.owned_tempdir("mutation")
+    try:
+        junit = tmp / "junit.xml"
         cmd = [sys.executable, "-m", "pytest", suite, "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
-               f"--hil-results={Path(tmp) / 'results.sqlite'}", f"--hil-micropython-src={src}", *pytest_args]
+               f"--hil-results={tmp / 'results.sqlite'}", f"--hil-micropython-src={src}", *pytest_args]
         started = time.monotonic()
-        done = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=timeout)
-        return SuiteRun(_junit_cases(junit), done.stdout + done.stderr, time.monotonic() - started)
+        suite_run = lifetime.popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        try:
+            output = suite_run.communicate(timeout=timeout)[0]
+        except subprocess.TimeoutExpired:
+            suite_run.kill()
+            suite_run.communicate()
+            raise
+        return SuiteRun(_junit_cases(junit), output, time.monotonic() - started)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _junit_cases(path: Path) -> dict[str, str]:

@@ -66,14 +66,16 @@ def preexec(*steps: Callable[[], None] | None) -> Callable[[], None]:
     return run
 
 
-def popen(args: list[str], *, preexec_fn: Callable[[], None] | None = None, **kwargs) -> subprocess.Popen:
-    """`subprocess.Popen` whose child is SIGKILLed when this process dies, from whatever thread it is called.
+def popen(args: list[str], *, preexec_fn: Callable[[], None] | None = None, death_signal: int = signal.SIGKILL,
+          **kwargs) -> subprocess.Popen:
+    """`subprocess.Popen` whose child gets `death_signal` when this process dies, from whatever thread it is called.
 
     The fork happens on the main thread or on a thread of this module that lives as
     long as the process, so the parent-death signal means "this process died", not
-    "the calling thread ended".
+    "the calling thread ended". SIGTERM suits a child that must stop children of its
+    own (make stops its jobs on it); SIGKILL, one that must go whatever it runs.
     """
-    kwargs["preexec_fn"] = preexec(preexec_fn, die_with_parent)
+    kwargs["preexec_fn"] = preexec(preexec_fn, lambda: die_with_parent(death_signal))
     if threading.current_thread() is threading.main_thread():
         return subprocess.Popen(args, **kwargs)
     return _lasting_thread().submit(subprocess.Popen, args, **kwargs).result()

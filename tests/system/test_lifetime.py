@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from esp_hil.virtual import leftovers
 from esp_hil.virtual.leftovers import process_start
 from tests.support import runs
 
@@ -172,3 +173,66 @@ def test_a_child_whose_parent_died_before_it_started_does_not_run(tmp_path):
         assert runs.wait_until(lambda: not runs.alive(orphan), timeout=5), "the orphan ran `sleep 300`"
     finally:
         runs.kill(orphan)
+
+
+# Each starts, as the harness does, a program that works for minutes, then waits on it.
+MAKE = """
+import sys
+from pathlib import Path
+from esp_hil.virtual.source.build import _run_make
+folder = Path(sys.argv[1])
+(folder / "Makefile").write_text("all:\\n\\tsleep 300\\n")
+_run_make(["make", "-C", str(folder)], folder / "make.log", print, 0.0)
+"""
+SUITE = """
+import sys
+from pathlib import Path
+from esp_hil.cli.mutations import run_suite
+folder = Path(sys.argv[1])
+(folder / "test_waits.py").write_text("import time\\ndef test_waits():\\n    time.sleep(300)\\n")
+run_suite(folder / "tree", "--hil-port", "/dev/null", "--hil-chip", "esp32", suite="test_waits.py", cwd=folder)
+"""
+MULTITEST_PEER = """
+import sys, time
+from pathlib import Path
+from esp_hil.multitest import HostInstance
+HostInstance([sys.executable], Path(sys.argv[1]), "cpython1", "127.0.0.1").start("import time\\ntime.sleep(300)\\n")
+time.sleep(300)
+"""
+UPSTREAM_TRUTH = """
+import sys
+from pathlib import Path
+from esp_hil.upstream import expected_output
+(Path(sys.argv[1]) / "waits.py").write_text("import time\\ntime.sleep(300)\\n")
+expected_output(Path(sys.argv[1]) / "waits.py")
+"""
+
+
+@pytest.mark.parametrize("starter, working", [
+    (MAKE, b"sleep\0" + b"300"),                 # a firmware build's make (and what it runs)
+    (SUITE, b"test_waits.py"),                   # the suite `hil mutations` runs for each revert
+    (MULTITEST_PEER, b"time.sleep(300)"),        # a multitest instance on this host
+    (UPSTREAM_TRUTH, b"waits.py"),               # CPython, printing what an upstream file should print
+], ids=["make", "mutations-suite", "multitest-peer", "upstream-truth"])
+def test_what_a_run_starts_for_its_work_dies_with_it(tmp_path, starter, working):
+    """SIGKILLed mid-work, the starter leaves no process, and its temp folders go with the next sweep."""
+    processes: dict[int, int] = {}
+    with runs.private_tmp() as tmp:
+        parent = subprocess.Popen([sys.executable, "-c", starter, str(tmp_path)], cwd=ROOT,
+                                  env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.DEVNULL)
+        try:
+            def started() -> bool:
+                return any(working in Path(f"/proc/{pid}/cmdline").read_bytes()
+                           for pid in runs.descendants(parent.pid) if pid != parent.pid)
+            assert runs.wait_until(started, timeout=30), "the work never started"
+            processes = runs.descendants(parent.pid)
+            parent.kill()
+            parent.wait()
+            assert runs.wait_until(lambda: not runs.alive(processes), timeout=10), \
+                [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in runs.alive(processes)]
+            leftovers.sweep(tmp)
+            assert set(tmp.glob("hil-*")) == set()
+        finally:
+            parent.kill()
+            parent.wait()
+            runs.kill(processes)

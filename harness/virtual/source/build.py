@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from esp_hil.errors import HilError
+from esp_hil.virtual import lifetime
 from esp_hil.virtual.source.mutations import Mutation, get
 
 VARIANT = "esp-hil"
@@ -336,8 +338,10 @@ def _run_make(cmd: list[str], log_path: Path, progress: Progress, started: float
     steps = 0
     last_report = 0.0
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                errors="replace", stdin=subprocess.DEVNULL)
+        # make stops with this process (on SIGTERM it stops its jobs and deletes half-made targets): a make
+        # left running would go on writing the work tree the next build, once it holds the lock, writes too
+        proc = lifetime.popen(cmd, death_signal=signal.SIGTERM, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace", stdin=subprocess.DEVNULL)
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)

@@ -208,6 +208,13 @@ expected_output(Path(sys.argv[1]) / "waits.py")
 """
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""  # gone meanwhile
+
+
 @pytest.mark.parametrize("starter, working", [
     (MAKE, b"sleep\0" + b"300"),                 # a firmware build's make (and what it runs)
     (SUITE, b"test_waits.py"),                   # the suite `hil mutations` runs for each revert
@@ -222,14 +229,13 @@ def test_what_a_run_starts_for_its_work_dies_with_it(tmp_path, starter, working)
                                   env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.DEVNULL)
         try:
             def started() -> bool:
-                return any(working in Path(f"/proc/{pid}/cmdline").read_bytes()
-                           for pid in runs.descendants(parent.pid) if pid != parent.pid)
+                return any(working in _cmdline(pid) for pid in runs.descendants(parent.pid) if pid != parent.pid)
             assert runs.wait_until(started, timeout=30), "the work never started"
             processes = runs.descendants(parent.pid)
             parent.kill()
             parent.wait()
             assert runs.wait_until(lambda: not runs.alive(processes), timeout=10), \
-                [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in runs.alive(processes)]
+                [_cmdline(pid) for pid in runs.alive(processes)]
             leftovers.sweep(tmp)
             assert set(tmp.glob("hil-*")) == set()
         finally:

@@ -30,6 +30,7 @@ from typing import Callable, Protocol, Sequence
 
 from esp_hil.board import Board, DeviceError
 from esp_hil.errors import HilError
+from esp_hil.judgement import Judgement
 from esp_hil.virtual import lifetime
 
 READ_TIMEOUT = 10.0  # an instance silent this long gets a TIMEOUT line, and the run stops
@@ -466,7 +467,7 @@ def run(test: MultitestFile, source: str, instances: Sequence[Instance]) -> Run:
 
 @dataclass(frozen=True)
 class Verdict:
-    outcome: str  # pass, fail, skip
+    outcome: Judgement
     run: Run
     expected: str | None  # None when skipped
     expected_from: str  # "<file>.exp" or "CPython"
@@ -484,9 +485,9 @@ class Verdict:
 def judge(test: MultitestFile, done: Run, truth: "Truth") -> Verdict:
     """Upstream's decision: SKIP from any instance is a skip; else equal to the expected text."""
     if done.skipped:
-        return Verdict("skip", done, None, "")
+        return Verdict(Judgement.SKIP, done, None, "")
     expected, origin = truth.expected(test)
-    return Verdict("pass" if done.text() == expected else "fail", done, expected, origin)
+    return Verdict(Judgement.PASS if done.text() == expected else Judgement.FAIL, done, expected, origin)
 
 
 class Truth:

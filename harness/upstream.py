@@ -22,6 +22,7 @@ from pathlib import Path
 from esp_hil import device
 from esp_hil.board import Board, DeviceError
 from esp_hil.errors import BoardTimeout, HilError
+from esp_hil.judgement import Judgement
 from esp_hil.virtual import lifetime
 
 TEST_TIMEOUT = 30.0  # upstream's MICROPY_TEST_TIMEOUT default
@@ -100,7 +101,7 @@ def _upstream_flaky(source: str) -> dict[str, tuple[str, tuple[str, ...] | None]
 
 @dataclass(frozen=True)
 class Outcome:
-    outcome: str  # pass, fail, skip
+    outcome: Judgement
     output: bytes
     expected: bytes | None
     expected_from: str
@@ -162,17 +163,17 @@ def judge(output: bytes, path: Path) -> Outcome:
     """Upstream's decision: SKIP, a unittest summary, or equality with the expected output."""
     if output in (b"SKIP\n", b"SKIP-TOO-LARGE\n"):
         reason = "too large for the board" if output.startswith(b"SKIP-TOO") else "the test printed SKIP"
-        return Outcome("skip", output, None, "", reason)
+        return Outcome(Judgement.SKIP, output, None, "", reason)
     lines = output.splitlines()
     if b"ImportError: no module named 'unittest'" in lines[-3:]:
-        return Outcome("skip", output, None, "", "needs unittest on the board (mpremote mip install unittest), "
+        return Outcome(Judgement.SKIP, output, None, "", "needs unittest on the board (mpremote mip install unittest), "
                                                  "which upstream's runner requires too")
     if len(lines) > 4 and lines[-4] == b"-" * 70 and lines[-2] == b"" and _UNITTEST_RAN.match(lines[-3]):
         result = _UNITTEST_RESULT.match(lines[-1])
         if result:
-            return Outcome("pass" if result.group(1) else "fail", output, None, "its unittest summary")
+            return Outcome(Judgement.PASS if result.group(1) else Judgement.FAIL, output, None, "its unittest summary")
     expected, origin = expected_output(path)
-    return Outcome("pass" if output == expected else "fail", output, expected, origin)
+    return Outcome(Judgement.PASS if output == expected else Judgement.FAIL, output, expected, origin)
 
 
 def explain(outcome: Outcome) -> str:

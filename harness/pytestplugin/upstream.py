@@ -22,6 +22,7 @@ from esp_hil.board import Board
 from esp_hil.spread import ANY_ID, Spread
 from esp_hil.errors import HilError
 from esp_hil.inventory import Network
+from esp_hil.judgement import Judgement
 from esp_hil.network import attach_network
 from esp_hil.pytestplugin.keys import DEFECT_PROP, METRIC_PROP, POOL_KEY, UPSTREAM_KEY
 _RUNNERS = ("run-multitests.py", "run-tests.py")
@@ -161,9 +162,9 @@ def _multitest(test: multitest.MultitestFile, position: int):
             request.node.user_properties.append((METRIC_PROP, metric))
         _known_defects(request, net_board, instances[position].dropped)
         verdict = multitest.judge(test, done, _TRUTH)
-        if verdict.outcome == "skip":
+        if verdict.outcome is Judgement.SKIP:
             _skip(f"instance{done.skipped_by} printed SKIP")
-        if verdict.outcome == "fail":
+        if verdict.outcome is Judgement.FAIL:
             tails = [f"--- board {b.id} (a peer) transcript tail ---\n{b.transcript.tail(30)}" for b in boards]
             raise UpstreamFailure("\n".join([verdict.explain(), *tails]))
     return run_multitest
@@ -207,9 +208,9 @@ def _single(path: Path, name: str):
             output, defects = upstream.strip_known_defects(upstream.run_on_board(board, path))
         _known_defects(request, board, defects)
         outcome = upstream.judge(output, path)
-        if outcome.outcome == "skip":
+        if outcome.outcome is Judgement.SKIP:
             _skip(outcome.reason)
-        if outcome.outcome == "fail":
+        if outcome.outcome is Judgement.FAIL:
             known = upstream.known_failure(name, _tree_of(path), board.capabilities.source_build)
             _fail_unless_known(board, upstream.explain(outcome), known)
     return run_upstream

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+from enum import StrEnum
 from pathlib import Path
 
 import pytest
@@ -28,12 +29,20 @@ from esp_hil.pytestplugin.keys import DEFECT_PROP, METRIC_PROP, POOL_KEY, UPSTRE
 _RUNNERS = ("run-multitests.py", "run-tests.py")
 
 
+class Peer(StrEnum):
+    """What runs a multitest's other instances (--hil-multitest-peer)."""
+
+    CPYTHON = "cpython"  # CPython on this host
+    UNIX = "unix"        # the MicroPython unix port on this host, as upstream's runner has it
+    BOARD = "board"      # other boards of the run
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("esp-hil")
     group.addoption("--hil-multitest", metavar="PATH", nargs="+", action="extend", default=[],
                     help="run MicroPython's multitest files under these paths (e.g. tests/multi_net), the board as "
                          "instance0; write --hil-multitest=PATH (docs/multitest.md)")
-    group.addoption("--hil-multitest-peer", choices=("cpython", "unix", "board"), default="cpython",
+    group.addoption("--hil-multitest-peer", type=Peer, choices=list(Peer), default=Peer.CPYTHON,
                     help="what runs the other instances: CPython (default) or the MicroPython unix port on this host, "
                          "or other boards of the run")
     group.addoption("--hil-multitest-permutations", metavar="N", type=int, default=1,
@@ -54,7 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     config.stash[UPSTREAM_KEY] = tuple(tree_name(path, path) for path in paths)
     _refuse_rootdir_in_tree(config, paths)
-    if config.getoption("--hil-multitest-peer") == "board" and (
+    if config.getoption("--hil-multitest-peer") is Peer.BOARD and (
             hasattr(config, "workerinput") or config.getoption("numprocesses", None)):
         raise pytest.UsageError("--hil-multitest-peer=board needs the run's boards in one process: drop -n "
                                 "(two workers would each hold a board and wait for the other's)")
@@ -145,7 +154,7 @@ def _multitest(test: multitest.MultitestFile, position: int):
     def run_multitest(net_board: Board, request: pytest.FixtureRequest) -> None:
         peer = request.config.getoption("--hil-multitest-peer")
         tree = _tree_of(test.path)
-        boards = _peer_boards(request, net_board, test.instances - 1) if peer == "board" else []
+        boards = _peer_boards(request, net_board, test.instances - 1) if peer is Peer.BOARD else []
         files = boardfiles.named_files(test.source, test.path.parent)  # certificates the TLS files open
         with ports.reserve() as block, contextlib.ExitStack() as on_boards:
             for board in [net_board, *boards]:
@@ -236,9 +245,9 @@ def _skip(reason: str) -> None:
     raise pytest.skip.Exception(reason, _use_item_location=True)
 
 
-def _host(kind: str, cwd: Path, label: str, board: Board, tree: Path | None) -> multitest.HostInstance:
+def _host(kind: Peer, cwd: Path, label: str, board: Board, tree: Path | None) -> multitest.HostInstance:
     """Another instance, on this host, where the board is reached (a source-built board's namespace)."""
-    if kind == "unix":
+    if kind is Peer.UNIX:
         return multitest.unix_port(cwd, label, board.host_ip, tree, board.sockets.command)
     return multitest.cpython(cwd, label, board.host_ip, board.sockets.command)
 

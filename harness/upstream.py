@@ -166,8 +166,8 @@ def judge(output: bytes, path: Path) -> Outcome:
         return Outcome(Judgement.SKIP, output, None, "", reason)
     lines = output.splitlines()
     if b"ImportError: no module named 'unittest'" in lines[-3:]:
-        return Outcome(Judgement.SKIP, output, None, "", "needs unittest on the board (mpremote mip install unittest), "
-                                                 "which upstream's runner requires too")
+        return Outcome(Judgement.SKIP, output, None, "", "needs unittest on the board (mpremote mip install "
+                                                          "unittest), which upstream's runner requires too")
     if len(lines) > 4 and lines[-4] == b"-" * 70 and lines[-2] == b"" and _UNITTEST_RAN.match(lines[-3]):
         result = _UNITTEST_RESULT.match(lines[-1])
         if result:

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from esp_hil.virtual import leftovers
-from esp_hil.virtual.leftovers import process_start
+from esp_hil.virtual.leftovers import process_start, sweep
 from tests.support import runs
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -236,7 +235,7 @@ def test_what_a_run_starts_for_its_work_dies_with_it(tmp_path, starter, working)
             parent.wait()
             assert runs.wait_until(lambda: not runs.alive(processes), timeout=10), \
                 [_cmdline(pid) for pid in runs.alive(processes)]
-            leftovers.sweep(tmp)
+            sweep(tmp)
             assert set(tmp.glob("hil-*")) == set()
         finally:
             parent.kill()

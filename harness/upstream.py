@@ -147,15 +147,13 @@ def expected_output(path: Path) -> tuple[bytes, str]:
     exp = path.with_name(path.name + ".exp")
     if exp.is_file():
         return exp.read_bytes().replace(b"\r\n", b"\n"), exp.name
-    cpython = lifetime.popen([sys.executable, "-BS", str(path)], cwd=path.parent, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)  # a network test may wait forever: it dies with the run
-    try:
-        out = cpython.communicate(timeout=TEST_TIMEOUT)[0]
-    except subprocess.TimeoutExpired:
-        cpython.kill()
-        out = b"CPYTHON3 TIMEOUT:\n" + cpython.communicate()[0]
-    else:
-        out = b"CPYTHON3 CRASH:\n" + out if cpython.returncode else out
+    try:  # a network test may wait forever: it dies with the run
+        out = subprocess.check_output([sys.executable, "-BS", str(path)], cwd=path.parent, stderr=subprocess.STDOUT,
+                                      timeout=TEST_TIMEOUT, preexec_fn=lifetime.die_with_parent)
+    except subprocess.CalledProcessError as exc:
+        out = b"CPYTHON3 CRASH:\n" + exc.output
+    except subprocess.TimeoutExpired as exc:
+        out = b"CPYTHON3 TIMEOUT:\n" + (exc.output or b"")
     return out.replace(b"\r\n", b"\n"), "the same file run on CPython"
 
 

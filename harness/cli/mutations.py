@@ -128,15 +128,9 @@ def run_suite(src: Path | str, *pytest_args: str, suite: str = "tests/hil", cwd:
         cmd = [sys.executable, "-m", "pytest", suite, "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
                f"--hil-results={tmp / 'results.sqlite'}", f"--hil-micropython-src={src}", *pytest_args]
         started = time.monotonic()
-        suite_run = lifetime.popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
-        try:
-            output = suite_run.communicate(timeout=timeout)[0]
-        except subprocess.TimeoutExpired:
-            suite_run.kill()
-            suite_run.communicate()
-            raise
-        return SuiteRun(_junit_cases(junit), output, time.monotonic() - started)
+        done = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout, preexec_fn=lifetime.die_with_parent)
+        return SuiteRun(_junit_cases(junit), done.stdout + done.stderr, time.monotonic() - started)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -8,7 +8,9 @@ their ports forever. Two mechanisms, for two kinds of child:
   PR_SET_PDEATHSIG) to SIGKILL the child when its parent goes. The kernel's "parent"
   is the *thread* that forked, so a child forked from a short-lived thread (an
   RFC 2217 client's, a reader's) would die with that thread: `popen` forks from the
-  main thread or from one thread that lives as long as the process.
+  main thread or from one thread that lives as long as the process. A call that
+  waits for its child to end (`subprocess.run`, a loop over its output) outlives it
+  anyway and passes `die_with_parent` itself.
 - a Python child that must clean up first (the rack process): it holds the read end
   of a pipe whose write end only its parent holds; end of file on it means the
   parent is gone (`on_parent_exit`), and it shuts down as on SIGTERM.
@@ -66,16 +68,14 @@ def preexec(*steps: Callable[[], None] | None) -> Callable[[], None]:
     return run
 
 
-def popen(args: list[str], *, preexec_fn: Callable[[], None] | None = None, death_signal: int = signal.SIGKILL,
-          **kwargs) -> subprocess.Popen:
-    """`subprocess.Popen` whose child gets `death_signal` when this process dies, from whatever thread it is called.
+def popen(args: list[str], *, preexec_fn: Callable[[], None] | None = None, **kwargs) -> subprocess.Popen:
+    """`subprocess.Popen` whose child is SIGKILLed when this process dies, from whatever thread it is called.
 
     The fork happens on the main thread or on a thread of this module that lives as
     long as the process, so the parent-death signal means "this process died", not
-    "the calling thread ended". SIGTERM suits a child that must stop children of its
-    own (make stops its jobs on it); SIGKILL, one that must go whatever it runs.
+    "the calling thread ended".
     """
-    kwargs["preexec_fn"] = preexec(preexec_fn, lambda: die_with_parent(death_signal))
+    kwargs["preexec_fn"] = preexec(preexec_fn, die_with_parent)
     if threading.current_thread() is threading.main_thread():
         return subprocess.Popen(args, **kwargs)
     return _lasting_thread().submit(subprocess.Popen, args, **kwargs).result()

@@ -340,8 +340,8 @@ def _run_make(cmd: list[str], log_path: Path, progress: Progress, started: float
     with open(log_path, "w") as log:
         # make stops with this process (on SIGTERM it stops its jobs and deletes half-made targets): a make
         # left running would go on writing the work tree the next build, once it holds the lock, writes too
-        proc = lifetime.popen(cmd, death_signal=signal.SIGTERM, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace", stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                                stdin=subprocess.DEVNULL, preexec_fn=lambda: lifetime.die_with_parent(signal.SIGTERM))
         assert proc.stdout is not None
         for line in proc.stdout:
             log.write(line)
